@@ -1,0 +1,325 @@
+/**
+ * Signaling actors: the PeerJS Peer, its configuration and the saved identity. The only code
+ * that creates a Peer, reads localStorage for the ID, or holds the Web Lock on it.
+ */
+import { fromCallback, fromPromise } from 'xstate';
+import type { DataConnection, MediaConnection, Peer } from 'peerjs';
+
+/** What `GET /signaling.json` answers when served by `npm start`. `cloud` means PeerJS's own
+ * public server and ICE defaults. */
+export interface SignalingConfig {
+	cloud: boolean;
+	host?: string;
+	port?: number;
+	path?: string;
+	secure?: boolean;
+	key?: string;
+	iceServers?: RTCIceServer[];
+	/** Where it came from: the same-origin server, the last one remembered, or the defaults. */
+	source: 'server' | 'remembered' | 'cloud';
+}
+
+const CONFIG_KEY = 'camcall.signaling';
+const IDENTITY_KEY = 'camcall.identity';
+const LOCK_NAME = 'camcall.identity';
+
+export const cloudConfig: SignalingConfig = { cloud: true, source: 'cloud' };
+
+function storage(): Storage | null {
+	try {
+		return typeof localStorage === 'undefined' ? null : localStorage;
+	} catch {
+		return null;
+	}
+}
+
+/**
+ * 200 → use it and remember it; 404 → PeerJS cloud; network error (offline, installed app) →
+ * the remembered config, else cloud. Never from URL parameters: whoever controls signaling can
+ * swap SDP fingerprints and sit in the middle of the media.
+ */
+export const loadConfig = fromPromise<SignalingConfig, void>(async () => {
+	try {
+		const res = await fetch('/signaling.json', { cache: 'no-store' });
+		if (res.ok) {
+			const body = (await res.json()) as Omit<SignalingConfig, 'cloud' | 'source'>;
+			const config: SignalingConfig = { ...body, cloud: false, source: 'server' };
+			storage()?.setItem(CONFIG_KEY, JSON.stringify(config));
+			return config;
+		}
+		return cloudConfig;
+	} catch {
+		const saved = storage()?.getItem(CONFIG_KEY);
+		if (saved) {
+			try {
+				return { ...(JSON.parse(saved) as SignalingConfig), source: 'remembered' };
+			} catch {
+				/* fall through to the cloud defaults */
+			}
+		}
+		return cloudConfig;
+	}
+});
+
+export interface Identity {
+	/** The saved (or pinned) ID; null asks the server for a new one. */
+	id: string | null;
+	token: string;
+	/** True when another tab holds the saved ID: this tab gets a temporary one, not saved. */
+	temporary: boolean;
+}
+
+export function newToken(): string {
+	const bytes = new Uint8Array(12);
+	crypto.getRandomValues(bytes);
+	return Array.from(bytes, (b) => b.toString(36).padStart(2, '0')).join('').slice(0, 16);
+}
+
+function readIdentity(): { id: string; token: string } | null {
+	try {
+		const raw = storage()?.getItem(IDENTITY_KEY);
+		const parsed = raw ? (JSON.parse(raw) as { id?: unknown; token?: unknown }) : null;
+		if (parsed && typeof parsed.id === 'string' && typeof parsed.token === 'string') {
+			return { id: parsed.id, token: parsed.token };
+		}
+	} catch {
+		/* a corrupt entry is the same as none */
+	}
+	return null;
+}
+
+export function saveIdentity(identity: { id: string; token: string }): void {
+	storage()?.setItem(IDENTITY_KEY, JSON.stringify(identity));
+}
+
+export function forgetIdentity(): void {
+	storage()?.removeItem(IDENTITY_KEY);
+}
+
+let lockHeld: Promise<boolean> | null = null;
+
+/** One tab holds the saved ID for its lifetime (Web Locks); others get a temporary one. */
+function holdIdentityLock(): Promise<boolean> {
+	if (lockHeld) return lockHeld;
+	const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+	if (!locks) return (lockHeld = Promise.resolve(true));
+	lockHeld = new Promise<boolean>((resolve) => {
+		locks
+			.request(LOCK_NAME, { ifAvailable: true }, (lock) => {
+				resolve(lock !== null);
+				// Holding the lock until the page goes away.
+				return lock ? new Promise<void>(() => {}) : undefined;
+			})
+			.catch(() => resolve(true));
+	});
+	return lockHeld;
+}
+
+export const claimIdentity = fromPromise<Identity, { fresh: boolean; pinned: string | null }>(
+	async ({ input }) => {
+		const owner = await holdIdentityLock();
+		if (!owner) return { id: null, token: newToken(), temporary: true };
+		if (input.pinned) return { id: input.pinned, token: newToken(), temporary: false };
+		const saved = input.fresh ? null : readIdentity();
+		if (input.fresh) forgetIdentity();
+		return saved ? { ...saved, temporary: false } : { id: null, token: newToken(), temporary: false };
+	}
+);
+
+/** A control message carried as the metadata of a short DataConnection (PeerJS has no
+ * decline/busy/cancel): the receiver reads it on `connection` and closes. */
+export interface ControlMessage {
+	type: 'decline' | 'busy' | 'cancel';
+	callId: string;
+}
+
+export function isControlMessage(value: unknown): value is ControlMessage {
+	const v = value as ControlMessage | null;
+	return (
+		!!v &&
+		typeof v === 'object' &&
+		(v.type === 'decline' || v.type === 'busy' || v.type === 'cancel') &&
+		typeof v.callId === 'string'
+	);
+}
+
+/**
+ * Sends a control message and lets go of the connection once it has done its job. The sender
+ * must not close before its offer (which carries the metadata) has left through the server,
+ * so it closes when the receiver closes, or after a short grace.
+ */
+export function sendControl(peer: Peer | null, to: string, message: ControlMessage): void {
+	if (!peer || peer.destroyed) return;
+	let conn: DataConnection;
+	try {
+		conn = peer.connect(to, { metadata: { control: message }, serialization: 'json', reliable: true });
+	} catch {
+		return;
+	}
+	const done = () => {
+		clearTimeout(timer);
+		try {
+			conn.close();
+		} catch {
+			/* already closed */
+		}
+	};
+	const timer = setTimeout(done, 4000);
+	conn.on('close', done);
+	conn.on('error', done);
+}
+
+export type PeerCommand =
+	| { type: 'peer.connect'; config: SignalingConfig; id: string | null; token: string }
+	| { type: 'peer.reconnect' }
+	| { type: 'peer.destroy' };
+
+/**
+ * Events the Peer actor sends back:
+ * - `peer.created { peer }`: a new Peer object (calls are placed on it).
+ * - `peer.opened { id }`: registered with the server under `id`.
+ * - `peer.disconnected`: the socket to the server closed; calls keep flowing.
+ * - `peer.error { errorType, message, peerId }`: a PeerJS error; `peerId` is set for
+ *   peer-unavailable ("Could not connect to peer <id>").
+ * - `peer.call { call }`: an incoming media call.
+ * - `peer.control { from, message }`: an incoming control message (decline, busy, cancel).
+ */
+export type PeerActorEvent =
+	| { type: 'peer.created'; peer: Peer }
+	| { type: 'peer.opened'; id: string }
+	| { type: 'peer.disconnected' }
+	| { type: 'peer.error'; errorType: string; message: string; peerId: string | null }
+	| { type: 'peer.call'; call: MediaConnection }
+	| { type: 'peer.control'; from: string; message: ControlMessage };
+
+type PeerCtor = typeof import('peerjs').Peer;
+let peerModule: Promise<PeerCtor> | null = null;
+/** PeerJS stays out of the first load: fetched when signaling starts. */
+function loadPeer(): Promise<PeerCtor> {
+	peerModule ??= import('./peerjs').then((m) => m.Peer);
+	return peerModule;
+}
+
+export const peerConnection = fromCallback<PeerCommand, void>(({ sendBack, receive }) => {
+	let peer: Peer | null = null;
+	let last: { config: SignalingConfig; id: string | null; token: string } | null = null;
+	let generation = 0;
+	const send = (e: PeerActorEvent) => sendBack(e);
+
+	const create = async (config: SignalingConfig, id: string | null, token: string) => {
+		const mine = ++generation;
+		peer?.destroy();
+		peer = null;
+		const Peer = await loadPeer();
+		if (mine !== generation) return;
+		const options = config.cloud
+			? { token, debug: 0 }
+			: {
+					host: config.host,
+					port: config.port,
+					path: config.path,
+					secure: config.secure,
+					key: config.key,
+					token,
+					debug: 0,
+					config: { iceServers: config.iceServers ?? [] }
+				};
+		const p = id ? new Peer(id, options) : new Peer(options);
+		peer = p;
+		p.on('open', (openId) => {
+			last = { config, id: openId, token };
+			send({ type: 'peer.opened', id: openId });
+		});
+		p.on('disconnected', () => send({ type: 'peer.disconnected' }));
+		p.on('error', (err) => {
+			const match = /Could not connect to peer (.+)$/.exec(err.message ?? '');
+			send({
+				type: 'peer.error',
+				errorType: String(err.type ?? 'unknown'),
+				message: err.message ?? String(err),
+				peerId: match ? match[1] : null
+			});
+		});
+		p.on('call', (call) => send({ type: 'peer.call', call }));
+		p.on('connection', (conn) => {
+			const message = (conn.metadata as { control?: unknown } | undefined)?.control;
+			if (isControlMessage(message)) {
+				send({ type: 'peer.control', from: conn.peer, message });
+				// Answered by PeerJS automatically; close once open so the sender sees it.
+				conn.on('open', () => conn.close());
+				setTimeout(() => conn.close(), 3000);
+			} else {
+				conn.close();
+			}
+		});
+		send({ type: 'peer.created', peer: p });
+	};
+
+	receive((command) => {
+		switch (command.type) {
+			case 'peer.connect':
+				last = { config: command.config, id: command.id, token: command.token };
+				void create(command.config, command.id, command.token);
+				break;
+			case 'peer.reconnect':
+				// reconnect() only works on a Peer that was open and is now disconnected; a Peer
+				// whose first connection never opened is destroyed by PeerJS: make a new one with
+				// the same ID and token.
+				if (peer && !peer.destroyed && peer.disconnected && peer.id) peer.reconnect();
+				else if (peer && peer.open) send({ type: 'peer.opened', id: peer.id });
+				else if (last) void create(last.config, last.id, last.token);
+				break;
+			case 'peer.destroy':
+				generation++;
+				peer?.destroy();
+				peer = null;
+				break;
+		}
+	});
+
+	return () => {
+		generation++;
+		peer?.destroy();
+		peer = null;
+	};
+});
+
+export type NetworkEvent =
+	| { type: 'network.online' }
+	| { type: 'network.offline' }
+	| { type: 'network.foreground' }
+	| { type: 'network.changed' };
+
+/** `online`, coming back to the foreground and connection-type changes trigger a reconnect
+ * check at once instead of waiting for the backoff. */
+export const networkWatch = fromCallback<{ type: string }>(({ sendBack }) => {
+	if (typeof window === 'undefined') return () => {};
+	const online = () => sendBack({ type: 'network.online' } satisfies NetworkEvent);
+	const offline = () => sendBack({ type: 'network.offline' } satisfies NetworkEvent);
+	const visible = () => {
+		if (document.visibilityState === 'visible') sendBack({ type: 'network.foreground' } satisfies NetworkEvent);
+	};
+	const changed = () => sendBack({ type: 'network.changed' } satisfies NetworkEvent);
+	const connection = (navigator as Navigator & { connection?: EventTarget }).connection;
+	window.addEventListener('online', online);
+	window.addEventListener('offline', offline);
+	document.addEventListener('visibilitychange', visible);
+	connection?.addEventListener?.('change', changed);
+	return () => {
+		window.removeEventListener('online', online);
+		window.removeEventListener('offline', offline);
+		document.removeEventListener('visibilitychange', visible);
+		connection?.removeEventListener?.('change', changed);
+	};
+});
+
+/** Refuses an incoming call we will not answer (busy): tells its caller, then drops it. */
+export function rejectCall(peer: Peer | null, call: MediaConnection, type: ControlMessage['type']): void {
+	const callId = (call.metadata as { callId?: unknown } | undefined)?.callId;
+	if (typeof callId === 'string') sendControl(peer, call.peer, { type, callId });
+	try {
+		call.close();
+	} catch {
+		/* never answered: nothing to close */
+	}
+}

@@ -1,0 +1,170 @@
+import { assign, sendParent, setup } from 'xstate';
+import { captureFailure, isOverconstrained, captureMessages, type CaptureFailureReason, type Failure } from './errors';
+import {
+	openCamera,
+	stopStream,
+	watchCamera,
+	type CameraDevice,
+	type CameraInfo,
+	type Facing,
+	type OpenCameraOutput
+} from './actors/media';
+
+/**
+ * Events:
+ * - `camera.start`: user tapped "start camera" (or the session saw permission already granted).
+ * - `camera.flip`: switch between front and back (or the next device where facing is unknown).
+ * - `camera.retry`: from `failed`, try again with the last facing.
+ * - `camera.stop`: release the camera.
+ * - `camera.trackEnded`: the live track ended by itself (unplugged, permission revoked).
+ * - `camera.devices { devices }`: the list of video inputs changed (`devicechange`).
+ */
+export type CaptureEvent =
+	| { type: 'camera.start' }
+	| { type: 'camera.flip' }
+	| { type: 'camera.retry' }
+	| { type: 'camera.stop' }
+	| { type: 'camera.trackEnded' }
+	| { type: 'camera.devices'; devices: CameraDevice[] };
+
+export interface CaptureContext {
+	stream: MediaStream | null;
+	info: CameraInfo | null;
+	devices: CameraDevice[];
+	/** The facing asked for next (flip toggles it). */
+	facing: Facing;
+	/** The device asked for next, when flipping by deviceId. */
+	deviceId: string | null;
+	/** Set after an OverconstrainedError: the one retry asks for any video. */
+	relaxed: boolean;
+	failure: Failure<CaptureFailureReason> | null;
+}
+
+/** The next camera for a flip: the other facing where the camera reports one, else the next
+ * device in the list (laptops and the test browser report no facing). */
+export function flipTarget(ctx: CaptureContext): { facing: Facing; deviceId: string | null } {
+	const other: Facing = ctx.facing === 'user' ? 'environment' : 'user';
+	if (ctx.info?.facing && ctx.devices.length <= 2) {
+		// Two cameras with known facing (a phone): ask by facing, which survives deviceId churn.
+		return { facing: other, deviceId: null };
+	}
+	const ids = ctx.devices.map((d) => d.deviceId);
+	const current = ids.indexOf(ctx.info?.deviceId ?? '');
+	const next = ids[(current + 1) % ids.length] ?? null;
+	return { facing: other, deviceId: next };
+}
+
+export const captureMachine = setup({
+	types: {
+		context: {} as CaptureContext,
+		events: {} as CaptureEvent
+	},
+	actors: { openCamera, watchCamera },
+	guards: {
+		canFlip: ({ context }) => context.devices.length > 1,
+		overconstrainedFirstTime: ({ context, event }) =>
+			!context.relaxed && isOverconstrained((event as { error?: unknown }).error)
+	},
+	actions: {
+		assignOpened: assign(({ event }) => {
+			const out = (event as unknown as { output: OpenCameraOutput }).output;
+			return {
+				stream: out.stream,
+				info: out.info,
+				devices: out.devices.length ? out.devices : [{ deviceId: out.info.deviceId, label: out.info.label }],
+				relaxed: false,
+				failure: null
+			};
+		}),
+		assignFailure: assign(({ event }) => ({
+			failure: captureFailure((event as { error?: unknown }).error),
+			stream: null,
+			info: null,
+			relaxed: false
+		})),
+		assignTrackEnded: assign({
+			failure: { reason: 'track-ended', message: captureMessages['track-ended'] } as Failure<CaptureFailureReason>
+		}),
+		assignFlipTarget: assign(({ context }) => flipTarget(context)),
+		releaseCamera: ({ context }) => stopStream(context.stream),
+		clearStream: assign({ stream: null, info: null }),
+		/** The session forwards the new track to a call (replaceTrack) and the outcome to the
+		 * permission machine. Swapped in unit tests. */
+		reportLive: sendParent(({ context }) => ({ type: 'capture.live', stream: context.stream })),
+		reportFailed: sendParent(({ context }) => ({ type: 'capture.failed', failure: context.failure }))
+	}
+}).createMachine({
+	id: 'capture',
+	context: {
+		stream: null,
+		info: null,
+		devices: [],
+		facing: 'user',
+		deviceId: null,
+		relaxed: false,
+		failure: null
+	},
+	initial: 'idle',
+	states: {
+		idle: {
+			on: { 'camera.start': 'acquiring' }
+		},
+		acquiring: {
+			invoke: {
+				src: 'openCamera',
+				input: ({ context }) => ({
+					facing: context.facing,
+					deviceId: context.deviceId,
+					relaxed: context.relaxed,
+					previous: context.stream
+				}),
+				onDone: { target: 'live', actions: 'assignOpened' },
+				onError: [
+					{
+						guard: 'overconstrainedFirstTime',
+						target: 'acquiring',
+						reenter: true,
+						actions: assign({ relaxed: true }),
+						description: 'OverconstrainedError: retry once asking for any video'
+					},
+					{ target: 'failed', actions: 'assignFailure' }
+				]
+			}
+		},
+		live: {
+			entry: 'reportLive',
+			invoke: { src: 'watchCamera', input: ({ context }) => ({ stream: context.stream }) },
+			on: {
+				'camera.flip': { guard: 'canFlip', target: 'switching', actions: 'assignFlipTarget' },
+				'camera.devices': { actions: assign({ devices: ({ event }) => event.devices }) },
+				'camera.trackEnded': {
+					target: 'failed',
+					actions: ['assignTrackEnded', 'releaseCamera', 'clearStream'],
+					description: 'The track ended by itself: unplugged, revoked, or taken by the OS'
+				},
+				'camera.stop': { target: 'idle', actions: ['releaseCamera', 'clearStream'] }
+			}
+		},
+		switching: {
+			invoke: {
+				src: 'openCamera',
+				// openCamera stops the old video track first: Android refuses two cameras at once.
+				input: ({ context }) => ({
+					facing: context.facing,
+					deviceId: context.deviceId,
+					relaxed: false,
+					previous: context.stream
+				}),
+				onDone: { target: 'live', actions: 'assignOpened' },
+				onError: { target: 'failed', actions: ['assignFailure'] }
+			}
+		},
+		failed: {
+			entry: 'reportFailed',
+			on: {
+				'camera.retry': { target: 'acquiring', actions: assign({ failure: null }) },
+				'camera.start': { target: 'acquiring', actions: assign({ failure: null }) }
+			}
+		}
+	}
+});

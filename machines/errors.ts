@@ -1,0 +1,164 @@
+/**
+ * Typed failure reasons and their mappers. Machines keep only `{ reason, message }` in context
+ * (serialisable, shown by the inspector); raw DOMExceptions and PeerErrors stop here.
+ * The `message` is English; the views translate by `reason` (src/lib/i18n) and fall back to it.
+ */
+
+export interface Failure<R extends string = string> {
+	reason: R;
+	message: string;
+}
+
+/** Why the camera could not be opened or stopped working. */
+export type CaptureFailureReason =
+	/** NotAllowedError: the user or the browser refused camera access. */
+	| 'permission-denied'
+	/** NotFoundError: no video input device at all. */
+	| 'no-camera'
+	/** NotReadableError / TrackStartError: another app holds the camera. */
+	| 'camera-in-use'
+	/** OverconstrainedError even after retrying with relaxed constraints. */
+	| 'unsupported-constraint'
+	/** No navigator.mediaDevices (plain http on a LAN address) or SecurityError. */
+	| 'insecure-context'
+	/** AbortError: the device failed to start for a reason the browser would not say. */
+	| 'aborted'
+	/** The live track ended by itself: unplugged, permission revoked, OS took it. */
+	| 'track-ended'
+	| 'unknown';
+
+export const captureMessages: Record<CaptureFailureReason, string> = {
+	'permission-denied':
+		'Camera access was blocked. Allow the camera for this site in the browser settings, then try again.',
+	'no-camera': 'No camera was found on this device.',
+	'camera-in-use': 'The camera is in use by another app. Close it, then try again.',
+	'unsupported-constraint': 'This camera cannot provide a picture in any format the app asked for.',
+	'insecure-context':
+		'The camera needs a secure connection (https or localhost). Open the app through its https address.',
+	aborted: 'The camera failed to start. Try again.',
+	'track-ended': 'The camera stopped (it was unplugged or access was revoked).',
+	unknown: 'The camera could not be opened.'
+};
+
+function errorName(err: unknown): string {
+	if (err && typeof err === 'object' && 'name' in err) return String((err as { name: unknown }).name);
+	return '';
+}
+
+/** Maps a getUserMedia rejection to a reason, the way LiveKit's MediaDeviceFailure does. */
+export function captureFailure(err: unknown): Failure<CaptureFailureReason> {
+	const reason = captureReason(err);
+	return { reason, message: captureMessages[reason] };
+}
+
+function captureReason(err: unknown): CaptureFailureReason {
+	switch (errorName(err)) {
+		case 'NotAllowedError':
+		case 'PermissionDeniedError':
+			return 'permission-denied';
+		case 'NotFoundError':
+		case 'DevicesNotFoundError':
+			return 'no-camera';
+		case 'NotReadableError':
+		case 'TrackStartError':
+			return 'camera-in-use';
+		case 'OverconstrainedError':
+		case 'ConstraintNotSatisfiedError':
+			return 'unsupported-constraint';
+		case 'SecurityError':
+		case 'InsecureContextError':
+			return 'insecure-context';
+		case 'AbortError':
+			return 'aborted';
+		default:
+			return 'unknown';
+	}
+}
+
+export function isOverconstrained(err: unknown): boolean {
+	return captureReason(err) === 'unsupported-constraint';
+}
+
+/** Why signaling (the PeerJS Peer) is not open. One per PeerJS PeerErrorType. */
+export type SignalingFailureReason =
+	| 'unavailable-id'
+	| 'invalid-id'
+	| 'invalid-key'
+	| 'network'
+	| 'server-error'
+	| 'socket-error'
+	| 'socket-closed'
+	| 'disconnected'
+	| 'browser-incompatible'
+	| 'ssl-unavailable'
+	| 'webrtc'
+	| 'unknown';
+
+export const signalingMessages: Record<SignalingFailureReason, string> = {
+	'unavailable-id': 'Your ID is in use somewhere else (another device or browser holds it).',
+	'invalid-id': 'That ID is not valid for the signaling server.',
+	'invalid-key': 'The signaling server rejected the API key.',
+	network: 'Cannot reach the signaling server. Retrying…',
+	'server-error': 'The signaling server had an error. Retrying…',
+	'socket-error': 'The connection to the signaling server failed. Retrying…',
+	'socket-closed': 'The signaling server closed the connection. Retrying…',
+	disconnected: 'Disconnected from the signaling server. Retrying…',
+	'browser-incompatible': 'This browser does not support WebRTC calls.',
+	'ssl-unavailable': 'The signaling server needs a secure connection that is not available.',
+	webrtc: 'A WebRTC error occurred.',
+	unknown: 'Signaling failed.'
+};
+
+/** Errors after which retrying with the same settings cannot help. */
+export const fatalSignalingReasons: readonly SignalingFailureReason[] = [
+	'unavailable-id',
+	'invalid-id',
+	'invalid-key',
+	'browser-incompatible',
+	'ssl-unavailable'
+];
+
+export function signalingFailure(type: string | undefined): Failure<SignalingFailureReason> {
+	const reason = (type && type in signalingMessages ? type : 'unknown') as SignalingFailureReason;
+	return { reason, message: signalingMessages[reason] };
+}
+
+/** How a call ended (final state `ended`) or why it failed (final state `failed`). */
+export type CallEndReason =
+	/** This side hung up. */
+	| 'hung-up'
+	/** The far side hung up (PeerJS closes the call on both sides). */
+	| 'remote-hung-up'
+	/** The far side declined the incoming call. */
+	| 'declined'
+	/** The far side is in another call. */
+	| 'busy'
+	/** Nobody answered within `ringTimeout`. */
+	| 'no-answer'
+	/** The caller gave up while this side was ringing. */
+	| 'missed'
+	/** The signaling server knows no peer with that ID. */
+	| 'peer-unavailable'
+	/** Media stopped and recovery did not bring it back. */
+	| 'connection-lost'
+	/** The microphone/camera or the connection's media could not be set up. */
+	| 'media-error'
+	/** Signaling was not open, so the call could not be placed. */
+	| 'not-connected';
+
+export const callMessages: Record<CallEndReason, string> = {
+	'hung-up': 'Call ended.',
+	'remote-hung-up': 'The other person hung up.',
+	declined: 'The call was declined.',
+	busy: 'The other person is busy in another call.',
+	'no-answer': 'No answer.',
+	missed: 'Missed call: the caller hung up.',
+	'peer-unavailable': 'Nobody is online with that ID. Check the ID and try again.',
+	'connection-lost': 'The connection was lost.',
+	'media-error': 'The call could not set up its media.',
+	'not-connected': 'Not connected to the signaling server yet. Try again in a moment.'
+};
+
+export function callFailure(reason: CallEndReason): Failure<CallEndReason> {
+	return { reason, message: callMessages[reason] };
+}

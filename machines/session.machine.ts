@@ -1,0 +1,195 @@
+import { assign, enqueueActions, sendTo, setup, stopChild, type ActorRefFrom } from 'xstate';
+import type { MediaConnection, Peer } from 'peerjs';
+import type { CaptureFailureReason, Failure } from './errors';
+import { permissionMachine } from './permission.machine';
+import { captureMachine } from './capture.machine';
+import { signalingMachine } from './signaling.machine';
+import { callMachine } from './call.machine';
+import { rejectCall, type ControlMessage } from './actors/signaling';
+
+/** PeerJS's own rule for IDs (util.validateId): letters and digits, single inner spaces,
+ * dashes or underscores. */
+export const peerIdPattern = /^[A-Za-z0-9]+(?:[ _-][A-Za-z0-9]+)*$/;
+
+/** Why a dial was refused before any call existed; the views translate it. */
+export type DialError = 'empty' | 'tooLong' | 'invalid' | 'notConnected';
+
+export function validatePeerId(raw: string): { ok: true; id: string } | { ok: false; reason: DialError } {
+	const id = raw.trim();
+	if (!id) return { ok: false, reason: 'empty' };
+	if (id.length > 64) return { ok: false, reason: 'tooLong' };
+	if (!peerIdPattern.test(id)) return { ok: false, reason: 'invalid' };
+	return { ok: true, id };
+}
+
+export function newCallId(): string {
+	const bytes = new Uint8Array(9);
+	crypto.getRandomValues(bytes);
+	return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Events from the UI: `call.dial { peerId }`, `call.dismiss` (clear an ended call's message),
+ * `call.clearDialError` (the user edited the ID).
+ * From children: `permission.granted`, `capture.live { stream }`, `capture.failed { failure }`,
+ * `signaling.peer { peer }`, `signaling.incomingCall { call }`, `signaling.control { from,
+ * message }`, `signaling.peerUnavailable { peerId }`, `call.ended { callId, failure }`.
+ */
+export type SessionEvent =
+	| { type: 'call.dial'; peerId: string }
+	| { type: 'call.dismiss' }
+	| { type: 'call.clearDialError' }
+	| { type: 'permission.granted' }
+	| { type: 'capture.live'; stream: MediaStream | null }
+	| { type: 'capture.failed'; failure: Failure<CaptureFailureReason> | null }
+	| { type: 'signaling.peer'; peer: Peer | null }
+	| { type: 'signaling.incomingCall'; call: MediaConnection | null }
+	| { type: 'signaling.control'; from: string; message: ControlMessage }
+	| { type: 'signaling.peerUnavailable'; peerId: string | null }
+	| { type: 'call.ended'; callId: string; failure: Failure | null };
+
+export type CallRef = ActorRefFrom<typeof callMachine>;
+
+export interface SessionContext {
+	peer: Peer | null;
+	localStream: MediaStream | null;
+	call: CallRef | null;
+	/** Why the last dial was refused before a call existed (invalid ID, not connected). */
+	dialError: DialError | null;
+}
+
+function callIsActive(call: CallRef | null): boolean {
+	return !!call && call.getSnapshot().status === 'active';
+}
+
+export const sessionMachine = setup({
+	types: {
+		context: {} as SessionContext,
+		events: {} as SessionEvent
+	},
+	actors: {
+		permission: permissionMachine,
+		capture: captureMachine,
+		signaling: signalingMachine,
+		call: callMachine
+	},
+	guards: {
+		busy: ({ context }) => callIsActive(context.call),
+		invalidDial: ({ event }) => event.type === 'call.dial' && !validatePeerId(event.peerId).ok,
+		canDial: ({ context }) => !!context.peer && !context.peer.disconnected && !callIsActive(context.call),
+		cameraDenied: ({ event }) => event.type === 'capture.failed' && event.failure?.reason === 'permission-denied',
+		forCurrentCall: ({ context, event }) =>
+			event.type === 'signaling.control' &&
+			!!context.call &&
+			context.call.getSnapshot().context.callId === event.message.callId &&
+			context.call.getSnapshot().context.remoteId === event.from,
+		toCurrentCallee: ({ context, event }) =>
+			event.type === 'signaling.peerUnavailable' &&
+			!!context.call &&
+			context.call.getSnapshot().context.remoteId === event.peerId
+	},
+	actions: {
+		stopCall: stopChild(({ context }) => context.call ?? ''),
+		spawnOutgoing: assign(({ context, event, spawn }) => ({
+			dialError: null,
+			call: spawn('call', {
+					id: 'call',
+					systemId: 'call',
+					input: {
+						direction: 'outgoing',
+						remoteId: event.type === 'call.dial' ? event.peerId.trim() : '',
+						callId: newCallId(),
+						peer: context.peer,
+						localStream: context.localStream
+					}
+				})
+		})),
+		spawnIncoming: assign(({ context, event, spawn }) => {
+				const incoming = event.type === 'signaling.incomingCall' ? event.call : null;
+				const callId = (incoming?.metadata as { callId?: unknown } | undefined)?.callId;
+				const call = spawn('call', {
+					id: 'call',
+					systemId: 'call',
+					input: {
+						direction: 'incoming',
+						remoteId: incoming?.peer ?? '',
+						callId: typeof callId === 'string' ? callId : newCallId(),
+						peer: context.peer,
+						localStream: context.localStream,
+						incoming
+					}
+				});
+				return { dialError: null, call };
+		}),
+		/** A second call while busy: tell its caller we are busy, and let it go unanswered. */
+		rejectBusy: ({ context, event }) => {
+			if (event.type === 'signaling.incomingCall' && event.call) rejectCall(context.peer, event.call, 'busy');
+		}
+	}
+}).createMachine({
+	id: 'session',
+	context: { peer: null, localStream: null, call: null, dialError: null },
+	invoke: [
+		{ src: 'permission', id: 'permission', systemId: 'permission' },
+		{ src: 'capture', id: 'capture', systemId: 'capture' },
+		{ src: 'signaling', id: 'signaling', systemId: 'signaling' }
+	],
+	initial: 'running',
+	states: {
+		running: {
+			on: {
+				'permission.granted': {
+					actions: sendTo('capture', { type: 'camera.start' }),
+					description: 'Permission already granted: open the camera without a tap'
+				},
+				'capture.live': {
+					actions: [
+						assign({ localStream: ({ event }) => event.stream }),
+						sendTo('permission', { type: 'permission.observed', state: 'granted' }),
+						enqueueActions(({ context, event, enqueue }) => {
+							// A flip mid-call: the call swaps the track with replaceTrack.
+							if (context.call) enqueue.sendTo(context.call, { type: 'call.localStream', stream: event.stream });
+						})
+					]
+				},
+				'capture.failed': {
+					guard: 'cameraDenied',
+					actions: sendTo('permission', { type: 'permission.observed', state: 'denied' })
+				},
+				'signaling.peer': { actions: assign({ peer: ({ event }) => event.peer }) },
+				'signaling.incomingCall': [
+					{ guard: 'busy', actions: 'rejectBusy', description: 'Already in a call: decline with busy' },
+					{ actions: ['stopCall', 'spawnIncoming'] }
+				],
+				'signaling.control': {
+					guard: 'forCurrentCall',
+					actions: sendTo(
+						({ context }) => context.call!,
+						({ event }) => ({ type: 'call.control' as const, message: event.message })
+					)
+				},
+				'signaling.peerUnavailable': {
+					guard: 'toCurrentCallee',
+					actions: sendTo(({ context }) => context.call!, { type: 'call.peerUnavailable' })
+				},
+				'call.dial': [
+					{
+						guard: 'invalidDial',
+						actions: assign({
+							dialError: ({ event }) => {
+								const result = validatePeerId(event.peerId);
+								return result.ok ? null : result.reason;
+							}
+						})
+					},
+					{ guard: 'canDial', actions: ['stopCall', 'spawnOutgoing'] },
+					{
+						actions: assign({ dialError: 'notConnected' as const })
+					}
+				],
+				'call.dismiss': { actions: ['stopCall', assign({ call: null, dialError: null })] },
+				'call.clearDialError': { actions: assign({ dialError: null }) }
+			}
+		}
+	}
+});

@@ -1,0 +1,249 @@
+import { assign, sendParent, sendTo, setup } from 'xstate';
+import type { Peer } from 'peerjs';
+import { fatalSignalingReasons, signalingFailure, type Failure, type SignalingFailureReason } from './errors';
+import {
+	claimIdentity,
+	loadConfig,
+	networkWatch,
+	peerConnection,
+	saveIdentity,
+	type Identity,
+	type NetworkEvent,
+	type PeerActorEvent,
+	type SignalingConfig
+} from './actors/signaling';
+
+/**
+ * Events (besides the Peer actor's `peer.*` and the network watcher's `network.*`):
+ * - `signaling.retry`: from `failed`, try again with the same identity.
+ * - `signaling.freshId`: forget the saved ID and ask the server for a new one (after
+ *   unavailable-id).
+ * - `signaling.useId { id }`: pin an ID the user chose.
+ */
+export type SignalingEvent =
+	| PeerActorEvent
+	| NetworkEvent
+	| { type: 'signaling.retry' }
+	| { type: 'signaling.freshId' }
+	| { type: 'signaling.useId'; id: string };
+
+export interface SignalingContext {
+	config: SignalingConfig | null;
+	identity: Identity | null;
+	/** Own ID once the server accepted it. */
+	id: string | null;
+	peer: Peer | null;
+	/** Failed attempts since the last open: drives the backoff. */
+	attempt: number;
+	failure: Failure<SignalingFailureReason> | null;
+	/** Ask for a fresh ID on the next identity claim. */
+	fresh: boolean;
+	pinned: string | null;
+}
+
+/** Backoff: 1 s doubling, capped at 8 s, ±25 % jitter so a restarted server is not stormed. */
+export function backoffMs(attempt: number, random = Math.random()): number {
+	const base = Math.min(1000 * 2 ** attempt, 8000);
+	return Math.min(8000, Math.round(base * (0.75 + random * 0.5)));
+}
+
+function isFatal(event: SignalingEvent): boolean {
+	return (
+		event.type === 'peer.error' &&
+		fatalSignalingReasons.includes(signalingFailure(event.errorType).reason)
+	);
+}
+
+export const signalingMachine = setup({
+	types: {
+		context: {} as SignalingContext,
+		events: {} as SignalingEvent
+	},
+	actors: { loadConfig, claimIdentity, peerConnection, networkWatch },
+	guards: {
+		fatal: ({ event }) => isFatal(event),
+		peerUnavailable: ({ event }) => event.type === 'peer.error' && event.errorType === 'peer-unavailable',
+		connectionLevel: ({ event }) =>
+			event.type === 'peer.error' && ['peer-unavailable', 'webrtc'].includes(event.errorType)
+	},
+	delays: {
+		/** Wait before the next reconnect attempt (exponential backoff with jitter). */
+		reconnectDelay: ({ context }) => backoffMs(context.attempt),
+		/** A reconnect that neither opens nor fails within this is treated as failed. */
+		reconnectTimeout: 6000
+	},
+	actions: {
+		connectPeer: sendTo('peer', ({ context }) => ({
+			type: 'peer.connect' as const,
+			config: context.config!,
+			id: context.identity?.id ?? null,
+			token: context.identity?.token ?? ''
+		})),
+		reconnectPeer: sendTo('peer', { type: 'peer.reconnect' }),
+		assignPeer: assign({
+			peer: ({ event }) => (event.type === 'peer.created' ? event.peer : null)
+		}),
+		assignOpen: assign(({ context, event }) => {
+			const id = event.type === 'peer.opened' ? event.id : context.id;
+			return {
+				id,
+				attempt: 0,
+				failure: null,
+				fresh: false,
+				identity: context.identity && id ? { ...context.identity, id } : context.identity
+			};
+		}),
+		/** Saves the server's ID with our token so links and QR codes keep working. */
+		rememberIdentity: ({ context }) => {
+			if (context.identity && !context.identity.temporary && context.id) {
+				saveIdentity({ id: context.id, token: context.identity.token });
+			}
+		},
+		assignFailure: assign({
+			failure: ({ event }) => signalingFailure(event.type === 'peer.error' ? event.errorType : 'disconnected')
+		}),
+		countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
+		/** Swapped in unit tests: the session hands the Peer to calls and routes what arrives. */
+		reportPeer: sendParent(({ event }) => ({
+			type: 'signaling.peer',
+			peer: event.type === 'peer.created' ? event.peer : null
+		})),
+		reportIncomingCall: sendParent(({ event }) => ({
+			type: 'signaling.incomingCall',
+			call: event.type === 'peer.call' ? event.call : null
+		})),
+		reportControl: sendParent(({ event }) =>
+			event.type === 'peer.control'
+				? { type: 'signaling.control', from: event.from, message: event.message }
+				: { type: 'signaling.ignored' }
+		),
+		reportPeerUnavailable: sendParent(({ event }) => ({
+			type: 'signaling.peerUnavailable',
+			peerId: event.type === 'peer.error' ? event.peerId : null
+		}))
+	}
+}).createMachine({
+	id: 'signaling',
+	context: {
+		config: null,
+		identity: null,
+		id: null,
+		peer: null,
+		attempt: 0,
+		failure: null,
+		fresh: false,
+		pinned: null
+	},
+	invoke: [
+		{ src: 'peerConnection', id: 'peer' },
+		{ src: 'networkWatch', id: 'network' }
+	],
+	on: {
+		'peer.created': { actions: ['assignPeer', 'reportPeer'] },
+		'peer.call': { actions: 'reportIncomingCall' },
+		'peer.control': { actions: 'reportControl' },
+		'signaling.freshId': {
+			target: '.connecting.identity',
+			actions: assign({ fresh: true, pinned: null, id: null, failure: null, attempt: 0 }),
+			description: 'Forget the saved ID; the server assigns a new one'
+		},
+		'signaling.useId': {
+			target: '.connecting.identity',
+			actions: assign({ pinned: ({ event }) => event.id, id: null, failure: null, attempt: 0 })
+		}
+	},
+	initial: 'connecting',
+	states: {
+		connecting: {
+			initial: 'config',
+			states: {
+				config: {
+					invoke: {
+						src: 'loadConfig',
+						onDone: { target: 'identity', actions: assign({ config: ({ event }) => event.output }) }
+					}
+				},
+				identity: {
+					invoke: {
+						src: 'claimIdentity',
+						input: ({ context }) => ({ fresh: context.fresh, pinned: context.pinned }),
+						onDone: {
+							target: 'registering',
+							actions: assign({ identity: ({ event }) => event.output })
+						}
+					}
+				},
+				registering: {
+					entry: 'connectPeer',
+					on: {
+						'peer.opened': { target: '#signaling.open' },
+						'peer.error': [
+							{ guard: 'fatal', target: '#signaling.failed', actions: 'assignFailure' },
+							{ guard: 'peerUnavailable', actions: 'reportPeerUnavailable' },
+							{ guard: 'connectionLevel' },
+							{
+								target: '#signaling.disconnected',
+								actions: ['assignFailure', 'countAttempt'],
+								description: 'Server unreachable at start: retry with backoff'
+							}
+						]
+					}
+				}
+			}
+		},
+		open: {
+			entry: ['assignOpen', 'rememberIdentity'],
+			on: {
+				'peer.disconnected': {
+					target: 'disconnected',
+					actions: assign({ failure: () => signalingFailure('disconnected') })
+				},
+				'peer.error': [
+					{ guard: 'fatal', target: 'failed', actions: 'assignFailure' },
+					{ guard: 'peerUnavailable', actions: 'reportPeerUnavailable' },
+					{ guard: 'connectionLevel' },
+					{ target: 'disconnected', actions: 'assignFailure' }
+				]
+			}
+		},
+		disconnected: {
+			after: {
+				reconnectDelay: { target: 'reconnecting' }
+			},
+			on: {
+				'network.online': { target: 'reconnecting', description: 'Network back: retry at once' },
+				'network.foreground': { target: 'reconnecting', description: 'Back in the foreground: retry at once' },
+				'network.changed': { target: 'reconnecting', description: 'Connection type changed: retry at once' },
+				'peer.opened': 'open',
+				'peer.error': [
+					{ guard: 'fatal', target: 'failed', actions: 'assignFailure' },
+					{ guard: 'peerUnavailable', actions: 'reportPeerUnavailable' }
+				]
+			}
+		},
+		reconnecting: {
+			entry: 'reconnectPeer',
+			after: {
+				reconnectTimeout: { target: 'disconnected', actions: 'countAttempt' }
+			},
+			on: {
+				'peer.opened': 'open',
+				'peer.disconnected': { target: 'disconnected', actions: 'countAttempt' },
+				'peer.error': [
+					{ guard: 'fatal', target: 'failed', actions: 'assignFailure' },
+					{ guard: 'peerUnavailable', actions: 'reportPeerUnavailable' },
+					{ guard: 'connectionLevel' },
+					{ target: 'disconnected', actions: ['assignFailure', 'countAttempt'] }
+				]
+			}
+		},
+		failed: {
+			on: {
+				'signaling.retry': {
+					target: 'connecting.registering',
+					actions: assign({ failure: null, attempt: 0 })
+				}
+			}
+		}
+	}
+});

@@ -1,0 +1,160 @@
+/**
+ * The one session actor of the app, created in the root layout and shared through context so
+ * the call screen, /inspect and /gallery see the same camera and call. Every event it and its
+ * children process is recorded for the inspector through XState's `inspect` option.
+ */
+import { getContext, setContext } from 'svelte';
+import { createActor, type Actor, type ActorRefFrom, type AnyActorRef, type InspectionEvent } from 'xstate';
+import { sessionMachine } from '$machines/session.machine';
+import type { permissionMachine } from '$machines/permission.machine';
+import type { captureMachine } from '$machines/capture.machine';
+import type { signalingMachine } from '$machines/signaling.machine';
+
+export type Session = Actor<typeof sessionMachine>;
+
+export interface LogEntry {
+	seq: number;
+	time: number;
+	/** The machine id (systemId where it has one): session, capture, call, ice… */
+	machine: string;
+	eventType: string;
+	/** The event with handles (streams, peers) replaced by their class names. */
+	payload: unknown;
+	from: string;
+	to: string;
+	/** The snapshot's context after the event, made safe for JSON. */
+	context: unknown;
+}
+
+const LOG_LIMIT = 400;
+
+/** Makes a value safe to show and export as JSON: handles become `[ClassName]`. */
+export function toPlain(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
+	if (value === null || typeof value !== 'object') {
+		return typeof value === 'function' ? '[Function]' : value;
+	}
+	if (seen.has(value)) return '[Circular]';
+	const proto = Object.getPrototypeOf(value);
+	if (Array.isArray(value)) {
+		if (depth > 4) return '[Array]';
+		seen.add(value);
+		return value.slice(0, 50).map((v) => toPlain(v, depth + 1, seen));
+	}
+	if (proto !== Object.prototype && proto !== null) {
+		const name = (value as object).constructor?.name ?? 'Object';
+		if ('id' in (value as object) && 'send' in (value as object)) return `[Actor ${(value as AnyActorRef).id}]`;
+		return `[${name}]`;
+	}
+	if (depth > 4) return '[Object]';
+	seen.add(value);
+	const out: Record<string, unknown> = {};
+	for (const [k, v] of Object.entries(value)) out[k] = toPlain(v, depth + 1, seen);
+	return out;
+}
+
+export function stateText(value: unknown): string {
+	if (typeof value === 'string') return value;
+	if (value && typeof value === 'object') {
+		return Object.entries(value)
+			.map(([k, v]) => (typeof v === 'string' ? `${k}.${v}` : `${k}.${stateText(v)}`))
+			.join(', ');
+	}
+	return String(value);
+}
+
+export class InspectionLog {
+	entries = $state.raw<LogEntry[]>([]);
+	#seq = 0;
+	#last = new Map<AnyActorRef, string>();
+
+	record = (ev: InspectionEvent) => {
+		if (ev.type !== '@xstate.snapshot') return;
+		const snapshot = ev.snapshot as { value?: unknown; context?: unknown; status?: string };
+		if (snapshot.value === undefined) return; // only state machines have a chart
+		const ref = ev.actorRef as AnyActorRef;
+		const machine = ref.id;
+		const to = stateText(snapshot.value);
+		const from = this.#last.get(ref) ?? '';
+		this.#last.set(ref, to);
+		const { type, ...rest } = ev.event as { type: string };
+		const entry: LogEntry = {
+			seq: ++this.#seq,
+			time: Date.now(),
+			machine,
+			eventType: type,
+			payload: toPlain(rest),
+			from,
+			to,
+			context: toPlain(snapshot.context)
+		};
+		const next = this.entries.length >= LOG_LIMIT ? this.entries.slice(-LOG_LIMIT + 1) : this.entries.slice();
+		next.push(entry);
+		this.entries = next;
+	};
+
+	/** Extra observers (the optional Stately inspector bridge). */
+	observers = new Set<(ev: InspectionEvent) => void>();
+}
+
+const KEY = Symbol('session');
+
+export interface SessionHandle {
+	actor: Session;
+	log: InspectionLog;
+}
+
+export function createSession(): SessionHandle {
+	const log = new InspectionLog();
+	const actor = createActor(sessionMachine, {
+		id: 'session',
+		inspect: (ev) => {
+			log.record(ev);
+			for (const observe of log.observers) observe(ev);
+		}
+	});
+	return { actor, log };
+}
+
+export function provideSession(handle: SessionHandle): void {
+	setContext(KEY, handle);
+}
+
+export function useSession(): SessionHandle {
+	return getContext<SessionHandle>(KEY);
+}
+
+/**
+ * Follows an actor that may come and go (the call): the latest snapshot of whichever actor
+ * `getRef` returns, or undefined.
+ */
+export function followActor<T extends AnyActorRef>(getRef: () => T | null | undefined) {
+	let snapshot = $state.raw<ReturnType<T['getSnapshot']> | undefined>(undefined);
+	$effect(() => {
+		const ref = getRef();
+		snapshot = ref?.getSnapshot();
+		if (!ref) return;
+		const sub = ref.subscribe((s: ReturnType<T['getSnapshot']>) => (snapshot = s));
+		return () => sub.unsubscribe();
+	});
+	return {
+		get current() {
+			return snapshot;
+		}
+	};
+}
+
+/** The top-level state name of a snapshot value: what the root's data-* attributes show. */
+export function topState(value: unknown): string {
+	if (typeof value === 'string') return value;
+	if (value && typeof value === 'object') return Object.keys(value)[0] ?? '';
+	return '';
+}
+
+/** The session's long-lived children, found by systemId and typed. */
+export function sessionChildren(actor: Session) {
+	return {
+		permission: actor.system.get('permission') as ActorRefFrom<typeof permissionMachine>,
+		capture: actor.system.get('capture') as ActorRefFrom<typeof captureMachine>,
+		signaling: actor.system.get('signaling') as ActorRefFrom<typeof signalingMachine>
+	};
+}

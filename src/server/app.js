@@ -1,0 +1,114 @@
+// The production server: the built PWA plus an embedded PeerServer at /peerjs on one port.
+// Used by `npm start` (start.js) and by the browser tests and benchmarks.
+import express from 'express';
+import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import { ExpressPeerServer } from 'peer';
+
+/**
+ * @typedef {object} ServeOptions
+ * @property {string} buildDir     the adapter-static output
+ * @property {number} [port]       0 picks a free port
+ * @property {string} [host]
+ * @property {RTCIceServer[]} [iceServers]
+ * @property {{ key: string, cert: string }} [tls]   serve HTTPS
+ * @property {string} [caCertPath] served at /ca.crt for phones to trust
+ * @property {Record<string, string>} [extraStatic]  url prefix → directory (benchmarks)
+ */
+
+/** Parses env ICE_SERVERS: a JSON array of RTCIceServer; default [] (host candidates serve a LAN). */
+/** @param {string | undefined} raw @returns {RTCIceServer[]} */
+export function parseIceServers(raw) {
+	if (!raw) return [];
+	const parsed = JSON.parse(raw);
+	if (!Array.isArray(parsed)) throw new Error('ICE_SERVERS must be a JSON array of RTCIceServer');
+	return parsed;
+}
+
+/** @param {ServeOptions} options */
+export async function serve(options) {
+	const app = express();
+	const server = options.tls ? https.createServer(options.tls, app) : http.createServer(app);
+	const iceServers = options.iceServers ?? [];
+	app.disable('x-powered-by');
+
+	// Short expiry so a call to an unknown ID fails within 2 s; no peer listing.
+	const peerServer = ExpressPeerServer(server, {
+		path: '/',
+		expire_timeout: 1500,
+		cleanup_out_msgs: 500,
+		allow_discovery: false
+	});
+	app.use('/peerjs', peerServer);
+
+	// Same-origin signaling config. Host and port come from the request, so the answer is right
+	// behind `adb reverse`, on a LAN address, or on localhost alike.
+	app.get('/signaling.json', (req, res) => {
+		const secure = !!options.tls;
+		const hostHeader = req.headers.host ?? '';
+		const portMatch = /:(\d+)$/.exec(hostHeader);
+		const port = portMatch ? Number(portMatch[1]) : secure ? 443 : 80;
+		res.set('Cache-Control', 'no-store');
+		res.json({ host: req.hostname, port, path: '/peerjs', secure, key: 'peerjs', iceServers });
+	});
+
+	const caCertPath = options.caCertPath;
+	if (caCertPath) {
+		app.get('/ca.crt', (_req, res) => {
+			res.type('application/x-x509-ca-cert');
+			res.sendFile(path.resolve(caCertPath));
+		});
+	}
+
+	for (const [prefix, dir] of Object.entries(options.extraStatic ?? {})) {
+		app.use(prefix, express.static(dir));
+	}
+
+	app.use(
+		express.static(options.buildDir, {
+			extensions: ['html'],
+			setHeaders(res, file) {
+				// The service worker and the shell must be revalidated, or updates never arrive.
+				if (/(sw\.js|workbox-[^/]*\.js|\.html|\.webmanifest)$/.test(file)) {
+					res.setHeader('Cache-Control', 'no-cache');
+				} else if (file.includes(`${path.sep}_app${path.sep}immutable${path.sep}`)) {
+					res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+				}
+			}
+		})
+	);
+	// SPA fallback: deep links (/inspect, /gallery, /?call=…) render the app shell.
+	app.use((req, res, next) => {
+		if ((req.method !== 'GET' && req.method !== 'HEAD') || req.path.startsWith('/peerjs')) return next();
+		res.setHeader('Cache-Control', 'no-cache');
+		res.sendFile(path.join(path.resolve(options.buildDir), 'index.html'));
+	});
+
+	/** @type {Set<import('node:net').Socket>} */
+	const sockets = new Set();
+	server.on('connection', (socket) => {
+		sockets.add(socket);
+		socket.on('close', () => sockets.delete(socket));
+	});
+
+	await new Promise((resolve, reject) => {
+		server.once('error', reject);
+		server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve(undefined));
+	});
+	const address = /** @type {import('node:net').AddressInfo} */ (server.address());
+	const scheme = options.tls ? 'https' : 'http';
+	const shownHost = address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : address.address;
+	return {
+		server,
+		port: address.port,
+		url: `${scheme}://${shownHost}:${address.port}`,
+		/** Stops at once, dropping open sockets (tests restart the server mid-call). */
+		close() {
+			return new Promise((resolve) => {
+				for (const socket of sockets) socket.destroy();
+				server.close(() => resolve(undefined));
+			});
+		}
+	};
+}

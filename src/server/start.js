@@ -1,0 +1,76 @@
+// `npm start`: builds the app if the build is missing or older than its sources, then serves
+// it with the embedded PeerServer. Env: PORT (8080), HOST (127.0.0.1), ICE_SERVERS ([]), HTTPS.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseIceServers, serve } from './app.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const buildDir = path.join(root, 'build');
+
+/** @param {string} entry @returns {number} */
+function newestMtime(entry) {
+	if (!fs.existsSync(entry)) return 0;
+	const stat = fs.statSync(entry);
+	if (!stat.isDirectory()) return stat.mtimeMs;
+	let newest = 0;
+	for (const name of fs.readdirSync(entry)) {
+		if (name === 'server') continue;
+		newest = Math.max(newest, newestMtime(path.join(entry, name)));
+	}
+	return newest;
+}
+
+function buildIfNeeded() {
+	const built = path.join(buildDir, 'index.html');
+	const sources = ['src', 'machines', 'static', 'svelte.config.js', 'vite.config.ts', 'package.json'];
+	const newestSource = Math.max(...sources.map((s) => newestMtime(path.join(root, s))));
+	if (fs.existsSync(built) && fs.statSync(built).mtimeMs >= newestSource) return;
+	console.log('Building the app (vite build)…');
+	const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+	const result = spawnSync(process.execPath, [vite, 'build'], { cwd: root, stdio: 'inherit' });
+	if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+function lanAddresses() {
+	return Object.values(os.networkInterfaces())
+		.flat()
+		.filter((i) => i && i.family === 'IPv4' && !i.internal)
+		.map((i) => /** @type {os.NetworkInterfaceInfo} */ (i).address);
+}
+
+buildIfNeeded();
+
+const port = Number(process.env.PORT ?? 8080);
+const host = process.env.HOST ?? '127.0.0.1';
+const iceServers = parseIceServers(process.env.ICE_SERVERS);
+/** @type {{ key: string, cert: string } | undefined} */
+let tls;
+let caCertPath;
+if (process.env.HTTPS === '1') {
+	const { ensureCertificates } = await import('./certs.js');
+	const certs = ensureCertificates(path.join(root, '.certs'), lanAddresses());
+	tls = { key: certs.key, cert: certs.cert };
+	caCertPath = certs.caPath;
+}
+
+const { url, port: actualPort } = await serve({ buildDir, port, host, iceServers, tls, caCertPath });
+console.log(`CamCall is running: ${url}`);
+console.log(`Signaling: embedded PeerServer at ${url}/peerjs (ICE servers: ${iceServers.length})`);
+if (host === '0.0.0.0') {
+	const scheme = tls ? 'https' : 'http';
+	for (const address of lanAddresses()) {
+		const lan = `${scheme}://${address}:${actualPort}`;
+		console.log(`On your LAN: ${lan}`);
+		if (tls) console.log(`  Trust the local CA on a phone first: ${lan}/ca.crt`);
+		try {
+			const { default: QRCode } = await import('qrcode');
+			console.log(await QRCode.toString(lan, { type: 'terminal', small: true }));
+		} catch {
+			/* the QR code is a convenience */
+		}
+	}
+	if (!tls) console.log('Phones need a secure context for the camera: use HTTPS=1, or USB with `adb reverse`.');
+}

@@ -1,0 +1,156 @@
+/**
+ * Real parts for browser tests and benchmarks: the production build served with the embedded
+ * PeerServer on loopback, and Debian's Chromium with fake cameras driven by playwright-core.
+ */
+import path from 'node:path';
+import fs from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+// @ts-expect-error plain JS module with JSDoc types
+import { serve } from '../../src/server/app.js';
+
+export const root = path.resolve(import.meta.dirname, '../..');
+export const buildDir = path.join(root, 'build');
+
+export interface Served {
+	url: string;
+	port: number;
+	close(): Promise<void>;
+}
+
+export async function startServer(options: { port?: number; extraStatic?: Record<string, string> } = {}): Promise<Served> {
+	if (!fs.existsSync(path.join(buildDir, 'index.html'))) {
+		throw new Error('No production build: run `npm run build` first (npm test does).');
+	}
+	return serve({ buildDir, port: options.port ?? 0, host: '127.0.0.1', iceServers: [], extraStatic: options.extraStatic });
+}
+
+export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export interface LaunchOptions {
+	/** Auto-accept camera/mic prompts (off to test denial). */
+	fakeUi?: boolean;
+	/** Number of fake cameras; 0 means none. */
+	deviceCount?: number;
+	args?: string[];
+}
+
+export function chromiumArgs({ fakeUi = true, deviceCount = 3, args = [] }: LaunchOptions = {}): string[] {
+	return [
+		'--no-sandbox',
+		'--disable-gpu',
+		'--disable-quic',
+		'--no-first-run',
+		'--disable-background-networking',
+		'--disable-component-update',
+		'--disable-sync',
+		'--autoplay-policy=no-user-gesture-required',
+		`--use-fake-device-for-media-stream=device-count=${deviceCount}`,
+		...(fakeUi ? ['--use-fake-ui-for-media-stream'] : []),
+		...args
+	];
+}
+
+export async function launch(options: LaunchOptions = {}): Promise<Browser> {
+	return chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs(options) });
+}
+
+/** A phone-sized page. */
+export async function phonePage(browser: Browser, context?: BrowserContext): Promise<Page> {
+	const ctx = context ?? (await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 }));
+	return ctx.newPage();
+}
+
+export function app(page: Page) {
+	return page.locator('[data-testid="app"]');
+}
+
+/** Waits until the root element's data-<name> equals one of `values`. */
+export async function waitForState(page: Page, name: string, values: string | string[], timeout = 15_000) {
+	const wanted = Array.isArray(values) ? values : [values];
+	await page.waitForFunction(
+		([attr, list]) => {
+			const el = document.querySelector('[data-testid="app"]');
+			return !!el && (list as string[]).includes(el.getAttribute(`data-${attr}`) ?? '');
+		},
+		[name, wanted] as const,
+		{ timeout }
+	);
+}
+
+export async function stateOf(page: Page, name: string): Promise<string | null> {
+	return app(page).getAttribute(`data-${name}`);
+}
+
+/** Resolves when the video element decodes new frames (requestVideoFrameCallback twice). */
+export async function decodesFrames(page: Page, testid: string, timeout = 10_000): Promise<boolean> {
+	return page.evaluate(
+		([id, ms]) =>
+			new Promise<boolean>((resolve) => {
+				const video = document.querySelector(`[data-testid="${id}"]`) as HTMLVideoElement | null;
+				if (!video) return resolve(false);
+				const timer = setTimeout(() => resolve(false), ms as number);
+				let frames = 0;
+				const onFrame = () => {
+					frames += 1;
+					if (frames >= 3) {
+						clearTimeout(timer);
+						resolve(video.videoWidth > 0);
+					} else video.requestVideoFrameCallback(onFrame);
+				};
+				video.requestVideoFrameCallback(onFrame);
+			}),
+		[testid, timeout] as const
+	);
+}
+
+/**
+ * Counts RTCPeerConnections and their closing from page start: an init script wraps the
+ * constructor, so a test can assert that nothing is left open after hang-up.
+ */
+export const instrumentWebRtc = () => {
+	const w = window as unknown as {
+		__pcs: RTCPeerConnection[];
+		__offers: number;
+		__gum: MediaStreamTrack[];
+	};
+	w.__pcs = [];
+	w.__offers = 0;
+	w.__gum = [];
+	const Native = window.RTCPeerConnection;
+	class Counted extends Native {
+		constructor(config?: RTCConfiguration) {
+			super(config);
+			w.__pcs.push(this);
+		}
+		createOffer(...args: unknown[]): Promise<RTCSessionDescriptionInit> {
+			if (this.getTransceivers().length) w.__offers += 1;
+			// @ts-expect-error forwarding both overloads
+			return super.createOffer(...args);
+		}
+	}
+	window.RTCPeerConnection = Counted as typeof RTCPeerConnection;
+	const gum = navigator.mediaDevices?.getUserMedia?.bind(navigator.mediaDevices);
+	if (gum) {
+		navigator.mediaDevices.getUserMedia = async (c) => {
+			const stream = await gum(c);
+			w.__gum.push(...stream.getTracks());
+			return stream;
+		};
+	}
+};
+
+export async function openPcs(page: Page): Promise<number> {
+	return page.evaluate(
+		() => (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((pc) => pc.signalingState !== 'closed').length
+	);
+}
+
+export async function liveTracks(page: Page, kind?: 'audio' | 'video'): Promise<number> {
+	return page.evaluate(
+		(k) =>
+			(window as unknown as { __gum: MediaStreamTrack[] }).__gum.filter(
+				(t) => t.readyState === 'live' && (!k || t.kind === k)
+			).length,
+		kind
+	);
+}
