@@ -154,3 +154,9 @@ export async function liveTracks(page: Page, kind?: 'audio' | 'video'): Promise<
 		kind
 	);
 }
+
+/** The visible text of a test id, or '' when absent. Use with expect.poll. */
+export async function textOf(page: Page, testid: string): Promise<string> {
+	const el = page.getByTestId(testid);
+	return (await el.count()) ? ((await el.first().textContent()) ?? '') : '';
+}
