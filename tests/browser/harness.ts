@@ -160,3 +160,26 @@ export async function textOf(page: Page, testid: string): Promise<string> {
 	const el = page.getByTestId(testid);
 	return (await el.count()) ? ((await el.first().textContent()) ?? '') : '';
 }
+
+/**
+ * Sets the camera permission of the page's browser context through CDP (Playwright cannot
+ * deny). Needs a browser launched without --use-fake-ui-for-media-stream, which overrides it.
+ */
+export async function setCameraPermission(
+	browser: Browser,
+	page: Page,
+	origin: string,
+	setting: 'granted' | 'denied' | 'prompt'
+): Promise<void> {
+	const cdp = await browser.newBrowserCDPSession();
+	const { targetInfos } = await cdp.send('Target.getTargets');
+	const mine = await page.evaluate(() => location.href);
+	const target = targetInfos.find((t) => t.type === 'page' && t.url === mine) ?? targetInfos.find((t) => t.type === 'page');
+	await cdp.send('Browser.setPermission', {
+		origin,
+		permission: { name: 'camera' },
+		setting,
+		browserContextId: target?.browserContextId
+	});
+	// Not detached: CDP drops its permission overrides when the session that set them goes.
+}
