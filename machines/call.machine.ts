@@ -193,7 +193,7 @@ export const callMachine = setup({
 			states: {
 				microphone: {
 					description: 'The microphone opens at call time, never on the camera screen',
-					invoke: { src: 'openMicrophone', onDone: { target: 'offering', actions: 'assignMic' } }
+					invoke: { src: 'openMicrophone', id: 'microphone', onDone: { target: 'offering', actions: 'assignMic' } }
 				},
 				offering: {
 					entry: 'dial',
@@ -246,7 +246,7 @@ export const callMachine = setup({
 			},
 			states: {
 				microphone: {
-					invoke: { src: 'openMicrophone', onDone: { target: 'answering', actions: 'assignMic' } }
+					invoke: { src: 'openMicrophone', id: 'microphone', onDone: { target: 'answering', actions: 'assignMic' } }
 				},
 				answering: {
 					entry: 'answer',

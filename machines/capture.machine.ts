@@ -112,6 +112,7 @@ export const captureMachine = setup({
 		acquiring: {
 			invoke: {
 				src: 'openCamera',
+				id: 'openCamera',
 				input: ({ context }) => ({
 					facing: context.facing,
 					deviceId: context.deviceId,
@@ -133,7 +134,7 @@ export const captureMachine = setup({
 		},
 		live: {
 			entry: 'reportLive',
-			invoke: { src: 'watchCamera', input: ({ context }) => ({ stream: context.stream }) },
+			invoke: { src: 'watchCamera', id: 'watchCamera', input: ({ context }) => ({ stream: context.stream }) },
 			on: {
 				'camera.flip': { guard: 'canFlip', target: 'switching', actions: 'assignFlipTarget' },
 				'camera.devices': { actions: assign({ devices: ({ event }) => event.devices }) },
@@ -148,6 +149,7 @@ export const captureMachine = setup({
 		switching: {
 			invoke: {
 				src: 'openCamera',
+				id: 'switchCamera',
 				// openCamera stops the old video track first: Android refuses two cameras at once.
 				input: ({ context }) => ({
 					facing: context.facing,

@@ -43,7 +43,7 @@ export interface SignalingContext {
 
 /** Backoff: 1 s doubling, capped at 8 s, ±25 % jitter so a restarted server is not stormed. */
 export function backoffMs(attempt: number, random = Math.random()): number {
-	const base = Math.min(1000 * 2 ** attempt, 8000);
+	const base = Math.min(1000 * 2 ** Math.max(0, attempt), 8000);
 	return Math.min(8000, Math.round(base * (0.75 + random * 0.5)));
 }
 
@@ -67,8 +67,9 @@ export const signalingMachine = setup({
 			event.type === 'peer.error' && ['peer-unavailable', 'webrtc'].includes(event.errorType)
 	},
 	delays: {
-		/** Wait before the next reconnect attempt (exponential backoff with jitter). */
-		reconnectDelay: ({ context }) => backoffMs(context.attempt),
+		/** Wait before the next reconnect attempt (exponential backoff with jitter); `attempt`
+		 * already counts the failure that got us here, so the first wait is ~1 s. */
+		reconnectDelay: ({ context }) => backoffMs(context.attempt - 1),
 		/** A reconnect that neither opens nor fails within this is treated as failed. */
 		reconnectTimeout: 6000
 	},
@@ -160,12 +161,14 @@ export const signalingMachine = setup({
 				config: {
 					invoke: {
 						src: 'loadConfig',
+						id: 'loadConfig',
 						onDone: { target: 'identity', actions: assign({ config: ({ event }) => event.output }) }
 					}
 				},
 				identity: {
 					invoke: {
 						src: 'claimIdentity',
+						id: 'claimIdentity',
 						input: ({ context }) => ({ fresh: context.fresh, pinned: context.pinned }),
 						onDone: {
 							target: 'registering',
