@@ -1,0 +1,129 @@
+import { describe, expect, test, vi } from 'vitest';
+import { createActor, createMachine, fromCallback, fromPromise } from 'xstate';
+import { sessionMachine, validatePeerId } from '$machines/session.machine';
+import { callMachine } from '$machines/call.machine';
+import type { MediaConnection, Peer } from 'peerjs';
+import { videoStream } from './fakes';
+
+/** A child stand-in that records what the session sends it. */
+function recorder(id: string, log: { to: string; type: string }[]) {
+	return createMachine({
+		id,
+		on: { '*': { actions: ({ event }) => log.push({ to: id, type: event.type }) } }
+	});
+}
+
+function setup() {
+	const log: { to: string; type: string }[] = [];
+	const rejectBusy = vi.fn();
+	const machine = sessionMachine.provide({
+		actors: {
+			permission: recorder('permission', log),
+			capture: recorder('capture', log),
+			signaling: recorder('signaling', log),
+			call: callMachine.provide({
+				actors: {
+					mediaCall: fromCallback(() => () => {}),
+					openMicrophone: fromPromise(() => new Promise<MediaStreamTrack | null>(() => {})),
+					ice: fromCallback(() => () => {})
+				},
+				actions: { sendDecline: () => {}, sendCancel: () => {} }
+			})
+		},
+		actions: { rejectBusy }
+	});
+	const actor = createActor(machine).start();
+	const peer = { disconnected: false, destroyed: false } as unknown as Peer;
+	return { actor, log, rejectBusy, peer };
+}
+
+const incoming = (from: string, callId: string) =>
+	({ peer: from, metadata: { callId } }) as unknown as MediaConnection;
+
+describe('session machine', () => {
+	test('children are registered by systemId', () => {
+		const { actor } = setup();
+		for (const id of ['permission', 'capture', 'signaling']) expect(actor.system.get(id)).toBeDefined();
+	});
+
+	test('permission already granted → the camera starts without a tap', () => {
+		const { actor, log } = setup();
+		actor.send({ type: 'permission.granted' });
+		expect(log).toContainEqual({ to: 'capture', type: 'camera.start' });
+	});
+
+	test('camera outcomes feed the permission machine', () => {
+		const { actor, log } = setup();
+		actor.send({ type: 'capture.live', stream: videoStream() });
+		actor.send({ type: 'capture.failed', failure: { reason: 'permission-denied', message: '' } });
+		actor.send({ type: 'capture.failed', failure: { reason: 'no-camera', message: '' } });
+		expect(log.filter((e) => e.to === 'permission').map((e) => e.type)).toEqual(['permission.observed', 'permission.observed']);
+	});
+
+	test('dial: invalid IDs and a closed signaling are refused with a reason; a valid one spawns the call', () => {
+		const { actor, peer } = setup();
+		actor.send({ type: 'call.dial', peerId: '<b>x</b>' });
+		expect(actor.getSnapshot().context.dialError).toBe('invalid');
+		actor.send({ type: 'call.dial', peerId: '   ' });
+		expect(actor.getSnapshot().context.dialError).toBe('empty');
+		actor.send({ type: 'call.dial', peerId: 'friend' });
+		expect(actor.getSnapshot().context.dialError).toBe('notConnected');
+		actor.send({ type: 'signaling.peer', peer });
+		actor.send({ type: 'call.dial', peerId: ' friend ' });
+		const call = actor.getSnapshot().context.call!;
+		expect(call.getSnapshot().context).toMatchObject({ remoteId: 'friend', direction: 'outgoing' });
+		expect(actor.system.get('call')).toBe(call);
+	});
+
+	test('an incoming call rings; a second one while busy is rejected, the first untouched', () => {
+		const { actor, peer, rejectBusy } = setup();
+		actor.send({ type: 'signaling.peer', peer });
+		actor.send({ type: 'signaling.incomingCall', call: incoming('alice', 'c1') });
+		const first = actor.getSnapshot().context.call!;
+		expect(first.getSnapshot().value).toBe('ringing');
+		actor.send({ type: 'signaling.incomingCall', call: incoming('bob', 'c2') });
+		expect(rejectBusy).toHaveBeenCalledTimes(1);
+		expect(actor.getSnapshot().context.call).toBe(first);
+	});
+
+	test('control messages reach the call only when callId and sender match', () => {
+		const { actor, peer } = setup();
+		actor.send({ type: 'signaling.peer', peer });
+		actor.send({ type: 'signaling.incomingCall', call: incoming('alice', 'c1') });
+		const call = actor.getSnapshot().context.call!;
+		actor.send({ type: 'signaling.control', from: 'mallory', message: { type: 'cancel', callId: 'c1' } });
+		actor.send({ type: 'signaling.control', from: 'alice', message: { type: 'cancel', callId: 'other' } });
+		expect(call.getSnapshot().value).toBe('ringing');
+		actor.send({ type: 'signaling.control', from: 'alice', message: { type: 'cancel', callId: 'c1' } });
+		expect(call.getSnapshot().value).toBe('ended');
+	});
+
+	test('peer-unavailable fails the call to that ID only', () => {
+		const { actor, peer } = setup();
+		actor.send({ type: 'signaling.peer', peer });
+		actor.send({ type: 'call.dial', peerId: 'ghost' });
+		const call = actor.getSnapshot().context.call!;
+		actor.send({ type: 'signaling.peerUnavailable', peerId: 'someone-else' });
+		expect(call.getSnapshot().status).toBe('active');
+		actor.send({ type: 'signaling.peerUnavailable', peerId: 'ghost' });
+		expect(call.getSnapshot().value).toBe('failed');
+	});
+
+	test('after a call ends, a new call can be placed (systemId reused) and dismiss clears it', () => {
+		const { actor, peer } = setup();
+		actor.send({ type: 'signaling.peer', peer });
+		actor.send({ type: 'call.dial', peerId: 'a' });
+		actor.getSnapshot().context.call!.send({ type: 'call.hangup' });
+		actor.send({ type: 'call.dial', peerId: 'b' });
+		expect(actor.system.get('call').getSnapshot().context.remoteId).toBe('b');
+		actor.getSnapshot().context.call!.send({ type: 'call.hangup' });
+		actor.send({ type: 'call.dismiss' });
+		expect(actor.getSnapshot().context.call).toBeNull();
+	});
+
+	test('validatePeerId follows PeerJS ID rules', () => {
+		expect(validatePeerId('abc-123_x y')).toEqual({ ok: true, id: 'abc-123_x y' });
+		expect(validatePeerId('-abc').ok).toBe(false);
+		expect(validatePeerId('a'.repeat(65))).toEqual({ ok: false, reason: 'tooLong' });
+	});
+});
