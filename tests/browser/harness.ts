@@ -5,7 +5,6 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-// @ts-expect-error plain JS module with JSDoc types
 import { serve } from '../../src/server/app.js';
 
 export const root = path.resolve(import.meta.dirname, '../..');
@@ -122,13 +121,14 @@ export const instrumentWebRtc = () => {
 			super(config);
 			w.__pcs.push(this);
 		}
-		createOffer(...args: unknown[]): Promise<RTCSessionDescriptionInit> {
-			if (this.getTransceivers().length) w.__offers += 1;
-			// @ts-expect-error forwarding both overloads
-			return super.createOffer(...args);
-		}
 	}
 	window.RTCPeerConnection = Counted as typeof RTCPeerConnection;
+	// Offers for media (data-only control connections have no transceivers).
+	const createOffer = Native.prototype.createOffer;
+	Native.prototype.createOffer = function (this: RTCPeerConnection, ...args: unknown[]) {
+		if (this.getTransceivers().length) w.__offers += 1;
+		return (createOffer as (...a: unknown[]) => Promise<RTCSessionDescriptionInit>).apply(this, args);
+	} as typeof createOffer;
 	const gum = navigator.mediaDevices?.getUserMedia?.bind(navigator.mediaDevices);
 	if (gum) {
 		navigator.mediaDevices.getUserMedia = async (c) => {

@@ -18,8 +18,8 @@ function setup(direction: 'outgoing' | 'incoming', mic: FakeTrack | null = new F
 				receive((c) => commands.push(c as MediaCommand));
 				return () => {};
 			}),
-			openMicrophone: fromPromise(async () => mic as unknown as MediaStreamTrack),
-			ice: fromCallback(() => () => {})
+			openMicrophone: fromPromise(async () => mic as unknown as MediaStreamTrack | null),
+			ice: fromCallback(() => () => {}) as never
 		},
 		actions: spies
 	});
@@ -206,7 +206,7 @@ describe('call machine: model-based', () => {
 			actors: {
 				mediaCall: fromCallback(() => () => {}),
 				openMicrophone: fromPromise(() => new Promise<MediaStreamTrack | null>(() => {})),
-				ice: fromCallback(() => () => {})
+				ice: fromCallback(() => () => {}) as never
 			},
 			actions: { sendDecline: () => {}, sendCancel: () => {}, reportEnded: () => {} }
 		});
@@ -220,7 +220,7 @@ describe('call machine: model-based', () => {
 			actors: {
 				mediaCall: fromCallback(() => () => {}),
 				openMicrophone: fromPromise(() => new Promise<MediaStreamTrack | null>(() => {})),
-				ice: fromCallback(() => () => {})
+				ice: fromCallback(() => () => {}) as never
 			},
 			actions: { sendDecline: () => {}, sendCancel: () => {}, reportEnded: () => {} }
 		});

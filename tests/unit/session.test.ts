@@ -18,14 +18,14 @@ function setup() {
 	const rejectBusy = vi.fn();
 	const machine = sessionMachine.provide({
 		actors: {
-			permission: recorder('permission', log),
-			capture: recorder('capture', log),
-			signaling: recorder('signaling', log),
+			permission: recorder('permission', log) as never,
+			capture: recorder('capture', log) as never,
+			signaling: recorder('signaling', log) as never,
 			call: callMachine.provide({
 				actors: {
 					mediaCall: fromCallback(() => () => {}),
 					openMicrophone: fromPromise(() => new Promise<MediaStreamTrack | null>(() => {})),
-					ice: fromCallback(() => () => {})
+					ice: fromCallback(() => () => {}) as never
 				},
 				actions: { sendDecline: () => {}, sendCancel: () => {} }
 			})
