@@ -14,6 +14,11 @@ interface BeforeInstallPromptEvent extends Event {
 	userChoice: Promise<{ outcome: 'accepted' | 'dismissed' }>;
 }
 
+/** An installed app can stay open for days without a navigation (the browser's own update
+ * check): look for a new version now and then, and when it comes back to the foreground. */
+const UPDATE_CHECK_MS = 60 * 60 * 1000;
+
+/** Ringing counts: a reload would drop the incoming call. */
 function inCall(session: Session | null): boolean {
 	const call = session?.getSnapshot().context.call;
 	return !!call && call.getSnapshot().status === 'active';
@@ -31,11 +36,16 @@ class Pwa {
 	standalone = $state(false);
 	/** The service worker controls this page (offline-ready). */
 	controlled = $state(false);
+	/** The browser says it has a network (navigator.onLine): offline is a state, not an error. */
+	online = $state(true);
 
 	#wb: Workbox | null = null;
 	#session: Session | null = null;
 	#installEvent: BeforeInstallPromptEvent | null = null;
+	/** The user approved the update: reload once the new worker controls the page. */
 	#reloading = false;
+	/** The new worker took control while a call was on: reload when it ends. */
+	#reloadPending = false;
 
 	start(session: Session) {
 		this.#session = session;
@@ -45,20 +55,31 @@ class Pwa {
 		const ua = navigator.userAgent;
 		const ios = /iPhone|iPad|iPod/.test(ua) && /Safari/.test(ua) && !/CriOS|FxiOS/.test(ua);
 		this.iosHint = ios && !this.standalone;
+		const offer = (e: BeforeInstallPromptEvent) => {
+			this.#installEvent = e;
+			this.canInstall = !this.standalone;
+		};
+		// Caught by src/app.html's inline script if it fired before this code loaded.
+		const early = (window as Window & { __camcallInstallPrompt?: BeforeInstallPromptEvent }).__camcallInstallPrompt;
+		if (early) offer(early);
 		addEventListener('beforeinstallprompt', (e) => {
 			e.preventDefault();
-			this.#installEvent = e as BeforeInstallPromptEvent;
-			this.canInstall = !this.standalone;
+			offer(e as BeforeInstallPromptEvent);
 		});
 		addEventListener('appinstalled', () => {
 			this.canInstall = false;
 			this.#installEvent = null;
 		});
 		this.controlled = !!navigator.serviceWorker?.controller;
+		this.online = navigator.onLine;
+		addEventListener('online', () => (this.online = true));
+		addEventListener('offline', () => (this.online = false));
 		if (import.meta.env.PROD && 'serviceWorker' in navigator) void this.#register();
 		// Apply a deferred update as soon as the call is over.
 		session.subscribe(() => {
-			if (this.updateDeferred && !inCall(session)) this.apply();
+			if (inCall(session)) return;
+			if (this.#reloadPending) location.reload();
+			else if (this.updateDeferred) this.apply();
 		});
 	}
 
@@ -66,17 +87,44 @@ class Pwa {
 		const { Workbox } = await import('workbox-window');
 		const wb = new Workbox('/sw.js', { scope: '/' });
 		this.#wb = wb;
+		// Also fires for a version found by another tab (isExternal): same prompt.
 		wb.addEventListener('waiting', () => (this.updateWaiting = true));
-		wb.addEventListener('controlling', (event) => {
+		wb.addEventListener('controlling', () => {
+			const wasControlled = this.controlled;
 			this.controlled = true;
-			// Only a user-approved update reloads; the first install just takes control.
-			if (event.isUpdate && this.#reloading) location.reload();
+			// Only a user-approved update reloads; the first install just takes control. Not
+			// gated on workbox's `isUpdate`: it is false for the whole life of the page that saw
+			// the first install, and that page would then never reload into the update.
+			if (this.#reloading) this.#reload();
+			// Another tab applied an update: this page still runs the old code. Offer a reload.
+			else if (wasControlled) this.updateWaiting = true;
 		});
 		await wb.register();
+		setInterval(() => void this.#checkForUpdate(), UPDATE_CHECK_MS);
+		document.addEventListener('visibilitychange', () => {
+			if (document.visibilityState === 'visible') void this.#checkForUpdate();
+		});
+	}
+
+	async #checkForUpdate() {
+		if (!navigator.onLine) return;
+		try {
+			await this.#wb?.update();
+		} catch {
+			/* offline or the server is down: the next check will do */
+		}
+	}
+
+	#reload() {
+		if (inCall(this.#session)) {
+			this.#reloadPending = true;
+			return;
+		}
+		location.reload();
 	}
 
 	/** The user tapped "update". */
-	apply() {
+	async apply() {
 		if (!this.#wb) return;
 		if (inCall(this.#session)) {
 			this.updateDeferred = true;
@@ -84,7 +132,11 @@ class Pwa {
 		}
 		this.updateDeferred = false;
 		this.#reloading = true;
-		this.#wb.messageSkipWaiting();
+		const registration = await navigator.serviceWorker.getRegistration('/');
+		// No worker waiting any more: another tab already activated it, so it controls this
+		// page and a reload is all that is left.
+		if (registration?.waiting) this.#wb.messageSkipWaiting();
+		else this.#reload();
 	}
 
 	async install() {
