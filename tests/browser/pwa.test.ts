@@ -77,6 +77,16 @@ describe('installable offline PWA', () => {
 	test('the manifest has no errors, the app is installable, the icons are PNGs of their declared sizes, and the install button appears', async () => {
 		const { page, context, close } = await persistent();
 		try {
+			// A slow network: the app's code arrives after Chrome has offered installation.
+			await page.route('**/_app/immutable/entry/app.*.js', async (route) => {
+				await new Promise((resolve) => setTimeout(resolve, 1500));
+				await route.continue();
+			});
+			await page.addInitScript(() =>
+				addEventListener('beforeinstallprompt', () => {
+					(window as unknown as { __offeredBeforeApp: boolean }).__offeredBeforeApp = !document.querySelector('[data-testid="app"]');
+				})
+			);
 			await page.goto(server.url);
 			await controlled(page);
 			const cdp = await context.newCDPSession(page);
@@ -116,8 +126,10 @@ describe('installable offline PWA', () => {
 			expect(favicon.status).toBe(200);
 			expect(await favicon.text()).toContain('<svg');
 
-			// beforeinstallprompt fires early, often before the app's code runs: the button must
-			// still show (app.html keeps the event for the app).
+			// beforeinstallprompt fired before the app's code ran: the button must still show
+			// (app.html keeps the event for the app).
+			await page.waitForSelector('[data-testid="dial"]');
+			expect(await page.evaluate(() => (window as unknown as { __offeredBeforeApp?: boolean }).__offeredBeforeApp)).toBe(true);
 			await expect.poll(() => page.getByRole('button', { name: 'Install app' }).count(), { timeout: 10_000 }).toBe(1);
 		} finally {
 			await close();
@@ -190,7 +202,7 @@ describe('installable offline PWA', () => {
 			await Promise.all([mark(a), mark(b)]);
 
 			await update.click();
-			await expect.poll(() => update.textContent()).toContain('after the call');
+			await expect.poll(() => update.textContent({ timeout: 1000 }).catch(() => 'gone'), { timeout: 5000 }).toContain('after the call');
 			// Media keeps flowing, and the new worker is still waiting: no skip-waiting was sent.
 			await waitForState(a, 'call', 'connected');
 			const waiting = () => a.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.waiting?.state ?? null);
