@@ -19,6 +19,8 @@ import { ExpressPeerServer } from 'peer';
  * @property {{ key: string, cert: string }} [tls]   serve HTTPS
  * @property {string} [caCertPath] served at /ca.crt for phones to trust
  * @property {Record<string, string>} [extraStatic]  url prefix → directory (benchmarks)
+ * @property {Record<string, () => string | undefined>} [overrides]  url path → body served instead
+ *   of the build's file while the function returns one (tests: a changed sw.js is a new version)
  */
 
 /** Parses env ICE_SERVERS: a JSON array of RTCIceServer; default [] (host candidates serve a LAN). */
@@ -72,6 +74,15 @@ export async function serve(options) {
 		app.get('/ca.crt', (_req, res) => {
 			res.type('application/x-x509-ca-cert');
 			res.sendFile(path.resolve(caCertPath));
+		});
+	}
+
+	for (const [url, body] of Object.entries(options.overrides ?? {})) {
+		app.get(url, (_req, res, next) => {
+			const text = body();
+			if (text === undefined) return next();
+			res.setHeader('Cache-Control', 'no-cache');
+			res.type(path.extname(url) || 'html').send(text);
 		});
 	}
 

@@ -26,6 +26,8 @@ export interface ServerOptions {
 	signalingPort?: number;
 	/** false: a PeerServer only. */
 	app?: boolean;
+	/** url path → body served instead of the build's file while it returns one. */
+	overrides?: Record<string, () => string | undefined>;
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<Served> {
