@@ -127,11 +127,14 @@ describe('inspector chart model', () => {
 		expect(call.edges).toContainEqual(
 			expect.objectContaining({
 				source: 'recovering',
-				event: 'after recoverGrace',
-				delay: 'recoverGrace',
+				event: 'after recoveryDeadline',
+				delay: 'recoveryDeadline',
 				targets: ['ended'],
-				description: 'The media path did not come back'
+				description: 'Recovery gave up (all attempts fall within 20 s of the loss)'
 			})
+		);
+		expect(call.edges).toContainEqual(
+			expect.objectContaining({ source: 'recovering.waiting', event: 'after recoverGrace', guard: 'canRedial', targets: ['recovering.redialing'] })
 		);
 		expect(call.edges).toContainEqual(expect.objectContaining({ source: 'idle', event: 'always', guard: 'isOutgoing', targets: ['calling'] }));
 		expect(call.nodes.find((n) => n.path === 'ended')?.kind).toBe('final');
