@@ -97,7 +97,10 @@ const en = {
 	'inspect.export': 'Export JSON',
 	'inspect.transitions': 'Transitions taken',
 	'inspect.context': 'Context after this event',
-	'inspect.chartArea': 'Chart of {id}: drag sideways to move, pinch to zoom'
+	'inspect.chartArea': 'Chart of {id}: drag sideways to move, pinch to zoom',
+	'inspect.showNow': 'Current state: {state}. Show it in the chart',
+	'inspect.search': 'Filter events by type or state',
+	'inspect.searchPlaceholder': 'Filter, e.g. camera'
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -196,7 +199,10 @@ const zh: Catalog = {
 	'inspect.export': '导出 JSON',
 	'inspect.transitions': '触发的转换',
 	'inspect.context': '此事件之后的上下文',
-	'inspect.chartArea': '{id} 的图表：左右拖动可移动，双指捏合可缩放'
+	'inspect.chartArea': '{id} 的图表：左右拖动可移动，双指捏合可缩放',
+	'inspect.showNow': '当前状态：{state}。在图中显示',
+	'inspect.search': '按事件类型或状态筛选',
+	'inspect.searchPlaceholder': '筛选，例如 camera'
 };
 
 /** Failure messages by reason, per language; English comes from machines/errors.ts. */

@@ -111,6 +111,13 @@ describe('/inspect', () => {
 			expect(context.stream).toBe('[MediaStream]');
 			expect(context.devices.length).toBeGreaterThan(1);
 
+			// Filtering the log by event type.
+			const total = await log.locator(':scope > li').count();
+			await page.getByRole('searchbox', { name: 'Filter events by type or state' }).fill('camera.flip');
+			await expect.poll(() => log.locator(':scope > li').count()).toBe(1);
+			expect(total).toBeGreaterThan(1);
+			expect(await log.locator(':scope > li').getAttribute('data-event')).toBe('camera.flip');
+
 			// In-app navigation: the same document, camera and session; no second camera start.
 			expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
 			await page.locator('[data-testid="back-link"]').click();
@@ -174,6 +181,49 @@ describe('/inspect', () => {
 		} finally {
 			await caller.context().close();
 			await callee.context().close();
+		}
+	});
+
+	it('zooms and pans a chart by touch: pinch, sideways drag, and the buttons', async () => {
+		const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+		const page = await context.newPage();
+		try {
+			await page.goto(`${server.url}/inspect`);
+			const chart = page.locator('[data-testid="statechart"][data-machine="capture"]');
+			const svg = chart.locator('.viewport > svg');
+			const transform = async () => {
+				const m = /translate\((-?[\d.]+)px, (-?[\d.]+)px\) scale\(([\d.]+)\)/.exec((await svg.getAttribute('style')) ?? '');
+				return m ? { x: +m[1], y: +m[2], scale: +m[3] } : null;
+			};
+			expect(await transform()).toEqual({ x: 0, y: 0, scale: 1 });
+			await chart.locator('.viewport').scrollIntoViewIfNeeded();
+			const box = (await chart.locator('.viewport').boundingBox())!;
+			const cdp = await context.newCDPSession(page);
+			const cx = box.x + box.width / 2;
+			const cy = box.y + 120;
+			const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', points: { x: number; y: number }[]) =>
+				cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points.map((p, id) => ({ ...p, id })) });
+
+			// Two fingers spread from 60 px to 120 px apart: twice the size.
+			await touch('touchStart', [{ x: cx - 30, y: cy }, { x: cx + 30, y: cy }]);
+			for (let d = 35; d <= 60; d += 5) await touch('touchMove', [{ x: cx - d, y: cy }, { x: cx + d, y: cy }]);
+			await touch('touchEnd', []);
+			const pinched = (await transform())!;
+			expect(pinched.scale).toBeCloseTo(2, 1);
+			expect(await chart.locator('.zoom').textContent()).toBe('200%');
+
+			// One finger sideways: the chart moves with it.
+			await touch('touchStart', [{ x: cx, y: cy }]);
+			for (let dx = 10; dx <= 60; dx += 10) await touch('touchMove', [{ x: cx - dx, y: cy }]);
+			await touch('touchEnd', []);
+			expect((await transform())!.x).toBeCloseTo(pinched.x - 60, 0);
+
+			await page.getByRole('button', { name: 'Fit capture to the screen' }).click();
+			expect(await transform()).toEqual({ x: 0, y: 0, scale: 1 });
+			await page.getByRole('button', { name: 'Zoom in on capture' }).click();
+			expect((await transform())!.scale).toBeCloseTo(1.25, 2);
+		} finally {
+			await context.close();
 		}
 	});
 });
