@@ -226,4 +226,21 @@ describe('/inspect', () => {
 			await context.close();
 		}
 	});
+
+	it('works offline once the service worker is installed', async () => {
+		const page = await newPage();
+		try {
+			await page.goto(`${server.url}/`);
+			await waitForState(page, 'capture', 'live');
+			await page.waitForFunction(() => !!navigator.serviceWorker?.controller, null, { timeout: 20_000 });
+			await page.context().setOffline(true);
+			await page.goto(`${server.url}/inspect`);
+			await page.locator('[data-testid="statechart"]').first().waitFor();
+			expect(await page.locator('[data-testid="statechart"]').count()).toBe(models.length);
+			await waitForActive(page, 'capture', ['live']);
+			expect(await page.locator('[data-testid="event-log"] [data-event="camera.start"]').count()).toBeGreaterThanOrEqual(1);
+		} finally {
+			await page.context().close();
+		}
+	});
 });
