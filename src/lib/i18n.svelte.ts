@@ -82,7 +82,27 @@ const en = {
 	'offline.note': 'You are offline. The camera works; calls resume when the network is back.',
 	'gallery.title': 'Photos',
 	'gallery.empty': 'No photos yet. Take one from the camera screen.',
-	'inspect.title': 'State chart'
+	'inspect.title': 'State chart',
+	'inspect.intro': 'Every machine of this session, drawn from its definition. Blue: the states the app is in now. Orange: the last transition. Pinch, or use the buttons, to zoom a chart.',
+	'inspect.machines': 'Machines',
+	'inspect.now': 'Now: {state}',
+	'inspect.notRunning': 'Not running',
+	'inspect.chartLabel': 'State chart of the {id} machine. Current state: {state}.',
+	'inspect.zoomIn': 'Zoom in on {id}',
+	'inspect.zoomOut': 'Zoom out of {id}',
+	'inspect.zoomReset': 'Fit {id} to the screen',
+	'inspect.log': 'Event log',
+	'inspect.logEmpty': 'No events yet.',
+	'inspect.logFilter': 'Show events of',
+	'inspect.allMachines': 'All machines',
+	'inspect.count': '{shown} of {total} events, newest first. Tap one to see its context.',
+	'inspect.export': 'Export JSON',
+	'inspect.transitions': 'Transitions taken',
+	'inspect.context': 'Context after this event',
+	'inspect.chartArea': 'Chart of {id}: drag sideways to move, pinch to zoom',
+	'inspect.showNow': 'Current state: {state}. Show it in the chart',
+	'inspect.search': 'Filter events by type or state',
+	'inspect.searchPlaceholder': 'Filter, e.g. camera'
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -166,7 +186,27 @@ const zh: Catalog = {
 	'offline.note': '你已离线。相机仍可使用；网络恢复后即可通话。',
 	'gallery.title': '照片',
 	'gallery.empty': '还没有照片。请在相机页面拍一张。',
-	'inspect.title': '状态图'
+	'inspect.title': '状态图',
+	'inspect.intro': '本次会话的每个状态机，均由其定义绘制。蓝色：应用当前所处的状态。橙色：最近一次转换。双指缩放或使用按钮缩放图表。',
+	'inspect.machines': '状态机',
+	'inspect.now': '当前：{state}',
+	'inspect.notRunning': '未运行',
+	'inspect.chartLabel': '{id} 状态机的状态图。当前状态：{state}。',
+	'inspect.zoomIn': '放大 {id}',
+	'inspect.zoomOut': '缩小 {id}',
+	'inspect.zoomReset': '将 {id} 适配屏幕',
+	'inspect.log': '事件日志',
+	'inspect.logEmpty': '还没有事件。',
+	'inspect.logFilter': '显示哪个状态机的事件',
+	'inspect.allMachines': '全部状态机',
+	'inspect.count': '共 {total} 个事件，显示 {shown} 个，最新的在前。点按查看其上下文。',
+	'inspect.export': '导出 JSON',
+	'inspect.transitions': '触发的转换',
+	'inspect.context': '此事件之后的上下文',
+	'inspect.chartArea': '{id} 的图表：左右拖动可移动，双指捏合可缩放',
+	'inspect.showNow': '当前状态：{state}。在图中显示',
+	'inspect.search': '按事件类型或状态筛选',
+	'inspect.searchPlaceholder': '筛选，例如 camera'
 };
 
 /** Failure messages by reason, per language; English comes from machines/errors.ts. */
