@@ -1,3 +1,4 @@
+// @ts-nocheck: the framework-free baseline page for `npm run bench`, kept as plain browser JS.
 /* global peerjs */
 // Bare PeerJS client: the benchmark's baseline. Deliberately framework-free.
 (async () => {
