@@ -1,11 +1,13 @@
 import { assign, enqueueActions, sendTo, setup, stopChild, type ActorRefFrom } from 'xstate';
-import type { MediaConnection, Peer } from 'peerjs';
+import type { DataConnection, MediaConnection, Peer } from 'peerjs';
 import type { CaptureFailureReason, Failure } from './errors';
 import { permissionMachine } from './permission.machine';
 import { captureMachine } from './capture.machine';
 import { signalingMachine } from './signaling.machine';
 import { callMachine } from './call.machine';
+import { photoMachine } from './photo.machine';
 import { rejectCall, type ControlMessage } from './actors/signaling';
+import { refusePhoto, type PhotoOffer } from './actors/photo';
 
 /** PeerJS's own rule for IDs (util.validateId): letters and digits, single inner spaces,
  * dashes or underscores. */
@@ -30,15 +32,19 @@ export function newCallId(): string {
 
 /**
  * Events from the UI: `call.dial { peerId }`, `call.dismiss` (clear an ended call's message),
- * `call.clearDialError` (the user edited the ID).
+ * `call.clearDialError` (the user edited the ID), `photo.sendToPeer { photoId }` (send a saved
+ * photo to the connected call's peer).
  * From children: `permission.granted`, `capture.live { stream }`, `capture.failed { failure }`,
  * `signaling.peer { peer }`, `signaling.incomingCall { call }`, `signaling.control { from,
- * message }`, `signaling.peerUnavailable { peerId }`, `call.ended { callId, failure }`.
+ * message }`, `signaling.peerUnavailable { peerId }`, `signaling.photo { from, conn, offer }`,
+ * `call.ended { callId, failure }`.
  */
 export type SessionEvent =
 	| { type: 'call.dial'; peerId: string }
 	| { type: 'call.dismiss' }
 	| { type: 'call.clearDialError' }
+	| { type: 'photo.sendToPeer'; photoId: string }
+	| { type: 'signaling.photo'; from: string; conn: DataConnection; offer: PhotoOffer }
 	| { type: 'permission.granted' }
 	| { type: 'capture.live'; stream: MediaStream | null }
 	| { type: 'capture.failed'; failure: Failure<CaptureFailureReason> | null }
@@ -62,6 +68,10 @@ function callIsActive(call: CallRef | null): boolean {
 	return !!call && call.getSnapshot().status === 'active';
 }
 
+function callIsConnected(call: CallRef | null): boolean {
+	return callIsActive(call) && call!.getSnapshot().matches('connected');
+}
+
 export const sessionMachine = setup({
 	types: {
 		context: {} as SessionContext,
@@ -71,6 +81,7 @@ export const sessionMachine = setup({
 		permission: permissionMachine,
 		capture: captureMachine,
 		signaling: signalingMachine,
+		photo: photoMachine,
 		call: callMachine
 	},
 	guards: {
@@ -83,6 +94,12 @@ export const sessionMachine = setup({
 			!!context.call &&
 			context.call.getSnapshot().context.callId === event.message.callId &&
 			context.call.getSnapshot().context.remoteId === event.from,
+		/** Photos only from the peer of the connected call, naming that call. */
+		photoFromCurrentCall: ({ context, event }) =>
+			event.type === 'signaling.photo' &&
+			callIsConnected(context.call) &&
+			context.call!.getSnapshot().context.remoteId === event.from &&
+			context.call!.getSnapshot().context.callId === event.offer.callId,
 		toCurrentCallee: ({ context, event }) =>
 			event.type === 'signaling.peerUnavailable' &&
 			!!context.call &&
@@ -121,6 +138,31 @@ export const sessionMachine = setup({
 				});
 				return { dialError: null, call };
 		}),
+		/** Adds the connected call's peer and IDs; without one the photo machine says so. */
+		forwardSend: sendTo('photo', ({ context, event }) => {
+			const connected = callIsConnected(context.call);
+			const call = connected ? context.call!.getSnapshot().context : null;
+			return {
+				type: 'photo.send' as const,
+				photoId: event.type === 'photo.sendToPeer' ? event.photoId : '',
+				peer: connected ? context.peer : null,
+				to: call?.remoteId ?? null,
+				callId: call?.callId ?? null
+			};
+		}),
+		forwardPhoto: sendTo('photo', ({ event }) =>
+			event.type === 'signaling.photo'
+				? { type: 'photo.incoming' as const, conn: event.conn, from: event.from, offer: event.offer }
+				: { type: 'photo.ignored' }
+		),
+		/** A photo from anyone but the connected call's peer: refused. Swapped in unit tests. */
+		refusePhoto: ({ event }) => {
+			if (event.type === 'signaling.photo') refusePhoto(event.conn);
+		},
+		photoStream: sendTo('photo', ({ event }) => ({
+			type: 'photo.stream' as const,
+			stream: event.type === 'capture.live' ? event.stream : null
+		})),
 		/** A second call while busy: tell its caller we are busy, and let it go unanswered. */
 		rejectBusy: ({ context, event }) => {
 			if (event.type === 'signaling.incomingCall' && event.call) rejectCall(context.peer, event.call, 'busy');
@@ -132,7 +174,8 @@ export const sessionMachine = setup({
 	invoke: [
 		{ src: 'permission', id: 'permission', systemId: 'permission' },
 		{ src: 'capture', id: 'capture', systemId: 'capture' },
-		{ src: 'signaling', id: 'signaling', systemId: 'signaling' }
+		{ src: 'signaling', id: 'signaling', systemId: 'signaling' },
+		{ src: 'photo', id: 'photo', systemId: 'photo' }
 	],
 	initial: 'running',
 	states: {
@@ -146,16 +189,20 @@ export const sessionMachine = setup({
 					actions: [
 						assign({ localStream: ({ event }) => event.stream }),
 						sendTo('permission', { type: 'permission.observed', state: 'granted' }),
+						'photoStream',
 						enqueueActions(({ context, event, enqueue }) => {
 							// A flip mid-call: the call swaps the track with replaceTrack.
 							if (context.call) enqueue.sendTo(context.call, { type: 'call.localStream', stream: event.stream });
 						})
 					]
 				},
-				'capture.failed': {
-					guard: 'cameraDenied',
-					actions: sendTo('permission', { type: 'permission.observed', state: 'denied' })
-				},
+				'capture.failed': [
+					{
+						guard: 'cameraDenied',
+						actions: [sendTo('permission', { type: 'permission.observed', state: 'denied' }), 'photoStream']
+					},
+					{ actions: 'photoStream', description: 'No camera: the shutter is off' }
+				],
 				'signaling.peer': { actions: assign({ peer: ({ event }) => event.peer }) },
 				'signaling.incomingCall': [
 					{ guard: 'busy', actions: 'rejectBusy', description: 'Already in a call: decline with busy' },
@@ -168,6 +215,11 @@ export const sessionMachine = setup({
 						({ event }) => ({ type: 'call.control' as const, message: event.message })
 					)
 				},
+				'signaling.photo': [
+					{ guard: 'photoFromCurrentCall', actions: 'forwardPhoto' },
+					{ actions: 'refusePhoto' }
+				],
+				'photo.sendToPeer': { actions: 'forwardSend' },
 				'signaling.peerUnavailable': {
 					guard: 'toCurrentCallee',
 					actions: sendTo(({ context }) => context.call!, { type: 'call.peerUnavailable' })

@@ -118,6 +118,11 @@ export const signalingMachine = setup({
 				? { type: 'signaling.control', from: event.from, message: event.message }
 				: { type: 'signaling.ignored' }
 		),
+		reportPhoto: sendParent(({ event }) =>
+			event.type === 'peer.photo'
+				? { type: 'signaling.photo', from: event.from, conn: event.conn, offer: event.offer }
+				: { type: 'signaling.ignored' }
+		),
 		reportPeerUnavailable: sendParent(({ event }) => ({
 			type: 'signaling.peerUnavailable',
 			peerId: event.type === 'peer.error' ? event.peerId : null
@@ -143,6 +148,7 @@ export const signalingMachine = setup({
 		'peer.created': { actions: ['assignPeer', 'reportPeer'] },
 		'peer.call': { actions: 'reportIncomingCall' },
 		'peer.control': { actions: 'reportControl' },
+		'peer.photo': { actions: 'reportPhoto' },
 		'signaling.freshId': {
 			target: '.connecting.identity',
 			actions: assign({ fresh: true, pinned: null, id: null, failure: null, attempt: 0 }),
