@@ -2,7 +2,7 @@
  * English and Simplified Chinese catalogs for every user-visible string, error messages
  * included. The language comes from `navigator.languages` unless the user picked one (saved).
  */
-import { captureMessages, signalingMessages, callMessages } from '$machines/errors';
+import { captureMessages, signalingMessages, callMessages, photoMessages } from '$machines/errors';
 
 const en = {
 	'app.name': 'CamCall',
@@ -80,7 +80,35 @@ const en = {
 	'install.ios': 'To install: tap Share, then “Add to Home Screen”.',
 	'gallery.title': 'Photos',
 	'gallery.empty': 'No photos yet. Take one from the camera screen.',
-	'inspect.title': 'State chart'
+	'inspect.title': 'State chart',
+	'photo.saved': 'Photo saved.',
+	'photo.taking': 'Taking photo…',
+	'photo.sendLast': 'Send the last photo to {id}',
+	'photo.send': 'Send to {id}',
+	'photo.sending': 'Sending photo to {id}…',
+	'photo.sent': 'Photo sent to {id}.',
+	'photo.receiving': 'Receiving a photo from {id}…',
+	'photo.received': 'Photo received from {id}.',
+	'photo.progress': 'Transfer progress',
+	'photo.cancel': 'Cancel sending',
+	'photo.retrySave': 'Try saving again',
+	'photo.downloadUnsaved': 'Download the photo',
+	'photo.dismiss': 'Dismiss',
+	'photo.viewGallery': 'Open gallery',
+	'gallery.count': '{count} photos',
+	'gallery.open': 'Open photo taken {date}',
+	'gallery.openReceived': 'Open photo from {id}, received {date}',
+	'gallery.from': 'From {id}',
+	'gallery.alt': 'Photo taken {date}',
+	'gallery.altReceived': 'Photo from {id}, received {date}',
+	'gallery.close': 'Close',
+	'gallery.delete': 'Delete',
+	'gallery.deleted': 'Photo deleted.',
+	'gallery.download': 'Download',
+	'gallery.share': 'Share',
+	'gallery.details': '{width}×{height} · {size}',
+	'gallery.loading': 'Loading photos…',
+	'gallery.reload': 'Try again'
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -162,7 +190,35 @@ const zh: Catalog = {
 	'install.ios': '安装方法：点按“分享”，然后选择“添加到主屏幕”。',
 	'gallery.title': '照片',
 	'gallery.empty': '还没有照片。请在相机页面拍一张。',
-	'inspect.title': '状态图'
+	'inspect.title': '状态图',
+	'photo.saved': '照片已保存。',
+	'photo.taking': '正在拍照…',
+	'photo.sendLast': '把刚拍的照片发给 {id}',
+	'photo.send': '发送给 {id}',
+	'photo.sending': '正在向 {id} 发送照片…',
+	'photo.sent': '照片已发送给 {id}。',
+	'photo.receiving': '正在接收来自 {id} 的照片…',
+	'photo.received': '已收到来自 {id} 的照片。',
+	'photo.progress': '传输进度',
+	'photo.cancel': '取消发送',
+	'photo.retrySave': '重新保存',
+	'photo.downloadUnsaved': '下载这张照片',
+	'photo.dismiss': '关闭',
+	'photo.viewGallery': '打开相册',
+	'gallery.count': '{count} 张照片',
+	'gallery.open': '打开 {date} 拍摄的照片',
+	'gallery.openReceived': '打开来自 {id} 的照片（{date} 收到）',
+	'gallery.from': '来自 {id}',
+	'gallery.alt': '{date} 拍摄的照片',
+	'gallery.altReceived': '来自 {id} 的照片，{date} 收到',
+	'gallery.close': '关闭',
+	'gallery.delete': '删除',
+	'gallery.deleted': '照片已删除。',
+	'gallery.download': '下载',
+	'gallery.share': '分享',
+	'gallery.details': '{width}×{height} · {size}',
+	'gallery.loading': '正在加载照片…',
+	'gallery.reload': '重试'
 };
 
 /** Failure messages by reason, per language; English comes from machines/errors.ts. */
@@ -196,13 +252,22 @@ const zhReasons: Record<string, string> = {
 	'call.peer-unavailable': '没有使用该 ID 的在线用户。请检查 ID 后重试。',
 	'call.connection-lost': '连接已断开。',
 	'call.media-error': '通话无法建立媒体连接。',
-	'call.not-connected': '尚未连接到信令服务器，请稍后再试。'
+	'call.not-connected': '尚未连接到信令服务器，请稍后再试。',
+	'photo.not-live': '相机未打开。请先打开相机再拍照。',
+	'photo.capture-failed': '无法拍照，请重试。',
+	'photo.storage-full': '照片无法保存：此应用的存储空间已满。请删除一些照片（或先下载），然后重试。已保存的照片不受影响。',
+	'photo.storage-failed': '照片无法保存：此浏览器不允许应用存储它。',
+	'photo.not-in-call': '发送照片需要已接通的通话。',
+	'photo.not-found': '这张照片已不在相册中。',
+	'photo.peer-unreachable': '对方现在无法接收照片。',
+	'photo.transfer-failed': '照片传输中断。'
 };
 
 const enReasons: Record<string, string> = {
 	...Object.fromEntries(Object.entries(captureMessages).map(([k, v]) => [`capture.${k}`, v])),
 	...Object.fromEntries(Object.entries(signalingMessages).map(([k, v]) => [`signaling.${k}`, v])),
-	...Object.fromEntries(Object.entries(callMessages).map(([k, v]) => [`call.${k}`, v]))
+	...Object.fromEntries(Object.entries(callMessages).map(([k, v]) => [`call.${k}`, v])),
+	...Object.fromEntries(Object.entries(photoMessages).map(([k, v]) => [`photo.${k}`, v]))
 };
 
 export type Locale = 'en' | 'zh';
@@ -244,7 +309,7 @@ class I18n {
 	};
 
 	/** A machine's failure in the current language: by reason, else the machine's English text. */
-	reason = (scope: 'capture' | 'signaling' | 'call', failure: { reason: string; message: string } | null | undefined) => {
+	reason = (scope: 'capture' | 'signaling' | 'call' | 'photo', failure: { reason: string; message: string } | null | undefined) => {
 		if (!failure) return '';
 		return reasons[this.locale][`${scope}.${failure.reason}`] ?? failure.message;
 	};

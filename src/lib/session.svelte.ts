@@ -9,6 +9,7 @@ import { sessionMachine } from '$machines/session.machine';
 import type { permissionMachine } from '$machines/permission.machine';
 import type { captureMachine } from '$machines/capture.machine';
 import type { signalingMachine } from '$machines/signaling.machine';
+import type { photoMachine } from '$machines/photo.machine';
 
 export type Session = Actor<typeof sessionMachine>;
 
@@ -155,6 +156,7 @@ export function sessionChildren(actor: Session) {
 	return {
 		permission: actor.system.get('permission') as ActorRefFrom<typeof permissionMachine>,
 		capture: actor.system.get('capture') as ActorRefFrom<typeof captureMachine>,
-		signaling: actor.system.get('signaling') as ActorRefFrom<typeof signalingMachine>
+		signaling: actor.system.get('signaling') as ActorRefFrom<typeof signalingMachine>,
+		photo: actor.system.get('photo') as ActorRefFrom<typeof photoMachine>
 	};
 }
