@@ -23,7 +23,7 @@ import {
  * (the UI asked to send; the session adds the connected call's peer, or null when there is
  * none), `photo.incoming { conn, from, offer }` (the current call's peer offers a photo).
  * From the UI: `photo.take`, `photo.retrySave` (after a failed save: the shot is kept),
- * `photo.dismiss` (forget a failed shot), `photo.delete { id }`, `photo.reload` (the gallery
+ * `photo.dismiss` (clear failures and the sent/received notices; forgets an unsaved shot), `photo.delete { id }`, `photo.reload` (the gallery
  * failed to load), `photo.cancelSend`.
  * From actors: `photo.send*` (SendEvent) and `photo.receive*` (ReceiveEvent), actors/photo.ts.
  */
@@ -371,7 +371,9 @@ export const photoMachine = setup({
 						}
 					}
 				},
-				sent: {},
+				sent: {
+					on: { 'photo.dismiss': { target: 'idle', actions: assign({ outgoing: null }) } }
+				},
 				failed: {
 					on: { 'photo.dismiss': { target: 'idle', actions: assign({ sendFailure: null, outgoing: null }) } }
 				}
@@ -462,7 +464,10 @@ export const photoMachine = setup({
 					}
 				},
 				received: {
-					on: { 'photo.incoming': { target: 'receiving', actions: 'assignIncoming' } }
+					on: {
+						'photo.incoming': { target: 'receiving', actions: 'assignIncoming' },
+						'photo.dismiss': { target: 'idle', actions: assign({ incoming: null }) }
+					}
 				},
 				failed: {
 					on: {

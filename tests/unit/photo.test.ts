@@ -360,11 +360,11 @@ describe('photo machine: model-based paths', () => {
 	test('shortest paths replay on the real actor and reach every state', () => {
 		const inert = photoMachine.provide({
 			actors: {
-				takePhoto: fromPromise(never),
-				grabFrame: fromPromise(never),
-				savePhoto: fromPromise(never),
-				loadPhotos: fromPromise(never),
-				deletePhoto: fromPromise(never),
+				takePhoto: fromPromise(never<Shot>),
+				grabFrame: fromPromise(never<Shot>),
+				savePhoto: fromPromise(never<PhotoRecord>),
+				loadPhotos: fromPromise(never<PhotoRecord[]>),
+				deletePhoto: fromPromise(never<string>),
 				sendPhoto: fromCallback(() => () => {}),
 				receivePhoto: fromCallback(() => () => {})
 			},
@@ -427,7 +427,7 @@ describe('session routes photos', () => {
 				call: callMachine.provide({
 					actors: {
 						mediaCall: fromCallback(() => () => {}),
-						openMicrophone: fromPromise(async () => null),
+						openMicrophone: fromPromise(async (): Promise<MediaStreamTrack | null> => null),
 						ice: fromCallback(() => () => {}) as never
 					},
 					actions: { sendDecline: () => {}, sendCancel: () => {}, reportEnded: () => {} }
