@@ -18,7 +18,7 @@ afterAll(async () => {
 	await server?.close();
 });
 
-async function openApp(b: Browser = browser, init?: (ctx: BrowserContext) => Promise<void>): Promise<Page> {
+async function openApp(b: Browser = browser, init?: (ctx: BrowserContext) => Promise<unknown>): Promise<Page> {
 	const context = await b.newContext({ viewport: { width: 390, height: 844 } });
 	if (init) await init(context);
 	const page = await context.newPage();
