@@ -96,6 +96,21 @@ describe('photos in real Chromium', () => {
 		await page.context().close();
 	});
 
+	test('offline: the gallery opens from the service worker with the saved photo at full size', async () => {
+		const page = await openApp();
+		await shoot(page);
+		await expect.poll(() => page.getByText('Photo saved.').count()).toBe(1);
+		// The first load is claimed by the worker (clientsClaim); wait until it controls the page.
+		await page.waitForFunction(() => !!navigator.serviceWorker?.controller, null, { timeout: 20_000 });
+		await page.context().setOffline(true);
+		await page.goto(`${server.url}/gallery`);
+		await app(page).waitFor();
+		await expect.poll(() => photos(page).count()).toBe(1);
+		await photos(page).first().click();
+		expect((await naturalSize(page, '[data-testid="photo-full"]')).width).toBeGreaterThanOrEqual(640);
+		await page.context().close();
+	});
+
 	test('without ImageCapture (deleted by an init script) the canvas fallback still saves a JPEG photo', async () => {
 		const page = await openApp(browser, (ctx) =>
 			ctx.addInitScript(() => {
