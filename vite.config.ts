@@ -11,7 +11,28 @@ export default defineConfig({
 			injectRegister: false,
 			registerType: 'prompt',
 			strategies: 'generateSW',
-			manifest: false,
+			// Linked from src/app.html (DESIGN.md: in the HTML before any script runs).
+			manifest: {
+				id: '/',
+				name: 'CamCall',
+				short_name: 'CamCall',
+				description: 'Peer-to-peer camera calls with a live state chart of everything the app does.',
+				lang: 'en',
+				display: 'standalone',
+				orientation: 'portrait',
+				start_url: '/',
+				scope: '/',
+				theme_color: '#0b1220',
+				background_color: '#0b1220',
+				categories: ['social', 'photo'],
+				// Rendered from one drawing by scripts/icons.js.
+				icons: [
+					{ src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
+					{ src: '/icons/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
+					{ src: '/icons/maskable-192.png', sizes: '192x192', type: 'image/png', purpose: 'maskable' },
+					{ src: '/icons/maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' }
+				]
+			},
 			kit: { adapterFallback: 'index.html', spa: true },
 			workbox: {
 				clientsClaim: true,

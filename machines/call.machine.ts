@@ -23,7 +23,8 @@ export interface CallInput {
  * `call.toggleCamera`.
  * From the session: `call.localStream { stream }` (camera flipped or restarted: replaceTrack),
  * `call.control { message }` (the far side declined, is busy, or cancelled),
- * `call.peerUnavailable` (the server knows no such ID).
+ * `call.peerUnavailable` (the server knows no such ID),
+ * `call.redial { call }` (the caller's re-dial of this call during recovery: same callId/peer).
  * From children: `media.*` (actors/call.ts) and `ice.*` (ice.machine.ts).
  */
 export type CallEvent =
@@ -36,11 +37,15 @@ export type CallEvent =
 	| { type: 'call.localStream'; stream: MediaStream | null }
 	| { type: 'call.control'; message: ControlMessage }
 	| { type: 'call.peerUnavailable' }
+	| { type: 'call.redial'; call: MediaConnection }
 	| { type: 'ice.connected' }
 	| { type: 'ice.disconnected' }
 	| { type: 'ice.failed' }
 	| { type: 'ice.stalled' }
 	| { type: 'ice.resumed' };
+
+/** Re-dials the caller makes before recovery gives up. */
+export const recoveryLimit = 2;
 
 export interface CallContext {
 	direction: 'outgoing' | 'incoming';
@@ -56,6 +61,8 @@ export interface CallContext {
 	cameraOff: boolean;
 	/** False when the microphone could not be opened: the call goes on with video only. */
 	micAvailable: boolean;
+	/** Re-dials made to recover this call. */
+	recoveries: number;
 	failure: Failure<CallEndReason> | null;
 }
 
@@ -74,6 +81,7 @@ export const callMachine = setup({
 	actors: { mediaCall, openMicrophone, ice: iceMachine },
 	guards: {
 		isOutgoing: ({ context }) => context.direction === 'outgoing',
+		canRedial: ({ context }) => context.direction === 'outgoing' && context.recoveries < recoveryLimit,
 		signalingIs: ({ event }, state: RTCSignalingState) =>
 			event.type === 'media.signalingState' && event.state === state,
 		controlIs: ({ event }, type: ControlMessage['type']) =>
@@ -82,8 +90,11 @@ export const callMachine = setup({
 	delays: {
 		/** How long an outgoing call rings before giving up (and how long we ring). */
 		ringTimeout: 30_000,
-		/** How long `recovering` waits for the media path to come back. */
-		recoverGrace: 5000
+		/** How long `recovering` waits for the media path to come back before (and between)
+		 * re-dials. */
+		recoverGrace: 5000,
+		/** Recovery's hard limit: entered ~3 s after the loss, so the call ends within 20 s. */
+		recoveryDeadline: 15_000
 	},
 	actions: {
 		/** Records how the call ends; the final state's entry then releases everything. */
@@ -91,6 +102,13 @@ export const callMachine = setup({
 		dial: sendTo('media', ({ context }) => ({ type: 'media.dial' as const, stream: outgoingStream(context) })),
 		answer: sendTo('media', ({ context }) => ({ type: 'media.answer' as const, stream: outgoingStream(context) })),
 		closeMedia: sendTo('media', { type: 'media.close' }),
+		redial: sendTo('media', ({ context }) => ({ type: 'media.redial' as const, stream: outgoingStream(context) })),
+		adoptRedial: sendTo('media', ({ context, event }) => ({
+			type: 'media.adopt' as const,
+			call: (event as Extract<CallEvent, { type: 'call.redial' }>).call,
+			stream: outgoingStream(context)
+		})),
+		countRecovery: assign({ recoveries: ({ context }) => context.recoveries + 1 }),
 		assignMic: assign(({ event }) => {
 			const track = (event as unknown as { output: MediaStreamTrack | null }).output;
 			return { micTrack: track, micAvailable: !!track };
@@ -146,6 +164,7 @@ export const callMachine = setup({
 		micMuted: false,
 		cameraOff: false,
 		micAvailable: true,
+		recoveries: 0,
 		failure: null
 	}),
 	invoke: {
@@ -287,23 +306,63 @@ export const callMachine = setup({
 				'media.closed': { target: 'ended', actions: { type: 'end', params: 'remote-hung-up' } },
 				'ice.disconnected': { target: 'recovering', description: 'ICE reports the path is down' },
 				'ice.stalled': { target: 'recovering', description: 'Watchdog: inbound media stalled' },
+				'call.redial': {
+					target: '#call.recovering.answering',
+					actions: ['stopIce', 'adoptRedial'],
+					description: 'The caller noticed the loss first and re-dialled'
+				},
 				'ice.failed': { target: 'ended', actions: { type: 'end', params: 'connection-lost' } }
 			}
 		},
 		recovering: {
+			description: 'Media stalled or ICE disconnected: wait, then the caller re-dials with the same callId',
+			initial: 'waiting',
 			after: {
-				recoverGrace: {
+				recoveryDeadline: {
 					target: 'ended',
 					actions: { type: 'end', params: 'connection-lost' },
-					description: 'The media path did not come back'
+					description: 'Recovery gave up (all attempts fall within 20 s of the loss)'
 				}
 			},
 			on: {
 				'call.hangup': { target: 'ended', actions: [{ type: 'end', params: 'hung-up' }, 'closeMedia'] },
-				'media.closed': { target: 'ended', actions: { type: 'end', params: 'remote-hung-up' } },
 				'ice.resumed': 'connected',
 				'ice.connected': 'connected',
-				'ice.failed': { target: 'ended', actions: { type: 'end', params: 'connection-lost' } }
+				'call.peerUnavailable': {
+					target: 'ended',
+					actions: { type: 'end', params: 'connection-lost' },
+					description: 'The far side is gone from signaling: nobody to re-dial'
+				},
+				'call.redial': {
+					target: '.answering',
+					actions: ['stopIce', 'adoptRedial'],
+					description: "The caller's re-dial: same callId and peer, answered without a prompt"
+				}
+			},
+			states: {
+				waiting: {
+					after: {
+						recoverGrace: [
+							{ guard: 'canRedial', target: 'redialing' },
+							{ guard: 'isOutgoing', target: '#call.ended', actions: { type: 'end', params: 'connection-lost' } },
+							{ target: 'awaitingRedial' }
+						]
+					},
+					// A dead path can still deliver the close of the old connection later; the
+					// recovery deadline, not that close, decides the call's fate.
+					on: { 'media.closed': {} }
+				},
+				redialing: {
+					entry: ['countRecovery', 'stopIce', 'redial'],
+					after: { recoverGrace: 'waiting' },
+					on: { 'media.closed': 'waiting' }
+				},
+				awaitingRedial: {
+					on: { 'media.closed': {} }
+				},
+				answering: {
+					on: { 'media.closed': 'awaitingRedial' }
+				}
 			}
 		},
 		ended: {

@@ -86,6 +86,16 @@ export const sessionMachine = setup({
 	},
 	guards: {
 		busy: ({ context }) => callIsActive(context.call),
+		redialOfCurrentCall: ({ context, event }) => {
+			if (event.type !== 'signaling.incomingCall' || !event.call || !callIsActive(context.call)) return false;
+			const current = context.call!.getSnapshot();
+			const callId = (event.call.metadata as { callId?: unknown } | undefined)?.callId;
+			return (
+				callId === current.context.callId &&
+				event.call.peer === current.context.remoteId &&
+				(current.matches('connected') || current.matches('recovering'))
+			);
+		},
 		invalidDial: ({ event }) => event.type === 'call.dial' && !validatePeerId(event.peerId).ok,
 		canDial: ({ context }) => !!context.peer && !context.peer.disconnected && !callIsActive(context.call),
 		cameraDenied: ({ event }) => event.type === 'capture.failed' && event.failure?.reason === 'permission-denied',
@@ -205,6 +215,14 @@ export const sessionMachine = setup({
 				],
 				'signaling.peer': { actions: assign({ peer: ({ event }) => event.peer }) },
 				'signaling.incomingCall': [
+					{
+						guard: 'redialOfCurrentCall',
+						actions: sendTo(
+							({ context }) => context.call!,
+							({ event }) => ({ type: 'call.redial' as const, call: event.call! })
+						),
+						description: 'Same callId and peer as the current call: its recovery re-dial'
+					},
 					{ guard: 'busy', actions: 'rejectBusy', description: 'Already in a call: decline with busy' },
 					{ actions: ['stopCall', 'spawnIncoming'] }
 				],

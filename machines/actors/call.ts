@@ -25,13 +25,15 @@ export interface MediaCallInput {
 export type MediaCommand =
 	| { type: 'media.dial'; stream: MediaStream }
 	| { type: 'media.answer'; stream: MediaStream }
+	| { type: 'media.redial'; stream: MediaStream }
+	| { type: 'media.adopt'; call: MediaConnection; stream: MediaStream }
 	| { type: 'media.replaceTrack'; track: MediaStreamTrack | null }
 	| { type: 'media.close' };
 
 /**
  * Events sent back:
- * - `media.pc { pc }`: the RTCPeerConnection exists (caller: right after peer.call(); callee:
- *   only after answer()); the call machine starts the ICE machine on it.
+ * - `media.pc { pc }`: a new RTCPeerConnection exists (caller: right after peer.call();
+ *   callee: only after answer()); the call machine starts the ICE machine on it.
  * - `media.signalingState { state }`: the pc's signalingState after each change, so
  *   have-local-offer / have-remote-offer / stable are states in the chart.
  * - `media.remoteStream { stream }`: the far side's media arrived.
@@ -45,6 +47,11 @@ export type MediaEvent =
 	| { type: 'media.closed' }
 	| { type: 'media.error'; message: string };
 
+/**
+ * Commands besides dial/answer/close: `media.redial { stream }` (caller, recovery: drop the dead
+ * connection quietly and call again with the same callId) and `media.adopt { call, stream }`
+ * (callee, recovery: answer the caller's re-dial in place of the dead connection).
+ */
 export const mediaCall = fromCallback<MediaCommand, MediaCallInput>(({ input, sendBack, receive }) => {
 	let conn: MediaConnection | null = input.incoming;
 	let pc: RTCPeerConnection | null = null;
@@ -64,27 +71,57 @@ export const mediaCall = fromCallback<MediaCommand, MediaCallInput>(({ input, se
 	};
 	const attach = (c: MediaConnection) => {
 		c.on('stream', (stream) => send({ type: 'media.remoteStream', stream }));
-		c.on('close', () => send({ type: 'media.closed' }));
-		c.on('error', (err) => send({ type: 'media.error', message: err.message }));
+		c.on('close', () => {
+			if (c === conn) send({ type: 'media.closed' });
+		});
+		c.on('error', (err) => {
+			if (c === conn) send({ type: 'media.error', message: err.message });
+		});
+	};
+	/** Lets go of the current connection without telling the machine (it asked for this). */
+	const release = () => {
+		pc?.removeEventListener('signalingstatechange', onSignaling);
+		const old = conn;
+		const oldPc = pc;
+		conn = null;
+		pc = null;
+		old?.removeAllListeners();
+		old?.close();
+		if (oldPc && oldPc.signalingState !== 'closed') oldPc.close();
+	};
+	const dial = (stream: MediaStream) => {
+		if (!input.peer || input.peer.destroyed) {
+			send({ type: 'media.error', message: 'Not connected to the signaling server.' });
+			return;
+		}
+		conn = input.peer.call(input.remoteId, stream, { metadata: { callId: input.callId } });
+		if (!conn) {
+			send({ type: 'media.error', message: 'The call could not be placed.' });
+			return;
+		}
+		attach(conn);
+		observePc();
 	};
 	if (conn) attach(conn);
 
 	receive((command) => {
 		switch (command.type) {
 			case 'media.dial':
-				if (!input.peer || conn) return;
-				conn = input.peer.call(input.remoteId, command.stream, {
-					metadata: { callId: input.callId }
-				});
-				if (!conn) {
-					send({ type: 'media.error', message: 'The call could not be placed.' });
-					return;
-				}
-				attach(conn);
-				observePc();
+				if (!conn) dial(command.stream);
+				break;
+			case 'media.redial':
+				release();
+				dial(command.stream);
 				break;
 			case 'media.answer':
 				if (!conn) return;
+				conn.answer(command.stream);
+				observePc();
+				break;
+			case 'media.adopt':
+				release();
+				conn = command.call;
+				attach(conn);
 				conn.answer(command.stream);
 				observePc();
 				break;
@@ -105,10 +142,6 @@ export const mediaCall = fromCallback<MediaCommand, MediaCallInput>(({ input, se
 
 	return () => {
 		stopped = true;
-		pc?.removeEventListener('signalingstatechange', onSignaling);
-		conn?.removeAllListeners();
-		conn?.close();
-		// PeerJS closes the pc in its cleanup; make sure, since an open pc is a leak.
-		if (pc && pc.signalingState !== 'closed') pc.close();
+		release();
 	};
 });

@@ -16,6 +16,8 @@ export interface SignalingConfig {
 	secure?: boolean;
 	key?: string;
 	iceServers?: RTCIceServer[];
+	/** 'relay' forces media through TURN (privacy: hides host addresses from the far side). */
+	iceTransportPolicy?: RTCIceTransportPolicy;
 	/** Where it came from: the same-origin server, the last one remembered, or the defaults. */
 	source: 'server' | 'remembered' | 'cloud';
 }
@@ -226,7 +228,10 @@ export const peerConnection = fromCallback<PeerCommand, void>(({ sendBack, recei
 					key: config.key,
 					token,
 					debug: 0,
-					config: { iceServers: config.iceServers ?? [] }
+					config: {
+						iceServers: config.iceServers ?? [],
+						...(config.iceTransportPolicy ? { iceTransportPolicy: config.iceTransportPolicy } : {})
+					}
 				};
 		const p = id ? new Peer(id, options) : new Peer(options);
 		peer = p;
@@ -272,7 +277,9 @@ export const peerConnection = fromCallback<PeerCommand, void>(({ sendBack, recei
 				// reconnect() only works on a Peer that was open and is now disconnected; a Peer
 				// whose first connection never opened is destroyed by PeerJS: make a new one with
 				// the same ID and token.
-				if (peer && !peer.destroyed && peer.disconnected && peer.id) peer.reconnect();
+				// (A disconnected Peer's `id` is null; PeerJS keeps the last one for reconnect.
+				// Destroying it instead would close every call.)
+				if (peer && !peer.destroyed && peer.disconnected) peer.reconnect();
 				else if (peer && peer.open) send({ type: 'peer.opened', id: peer.id });
 				else if (last) void create(last.config, last.id, last.token);
 				break;

@@ -1,22 +1,16 @@
 /**
- * Service worker registration, the "update available" flow, and the install prompt.
- * A view-level browser convenience (workbox-window), per DESIGN.md's boundary.
+ * Install prompt, offline flag and the state of the "update available" flow: what the views
+ * render. A view-level browser convenience, per DESIGN.md's boundary.
  *
- * Updates: the first install activates at once (clientsClaim); a later version waits. We show
- * "update available"; on the user's tap we send skip-waiting and reload when the new worker
- * controls the page — never during a call (deferred until it ends).
+ * The service worker itself (workbox-window registration, update checks, skip-waiting) lives
+ * in ./pwa-updates.ts, loaded after start: it is not part of the first load (DESIGN.md budgets).
  */
-import type { Workbox } from 'workbox-window';
 import type { Session } from './session.svelte';
+import type { Updates } from './pwa-updates';
 
 interface BeforeInstallPromptEvent extends Event {
 	prompt(): Promise<void>;
 	userChoice: Promise<{ outcome: 'accepted' | 'dismissed' }>;
-}
-
-function inCall(session: Session | null): boolean {
-	const call = session?.getSnapshot().context.call;
-	return !!call && call.getSnapshot().status === 'active';
 }
 
 class Pwa {
@@ -31,60 +25,47 @@ class Pwa {
 	standalone = $state(false);
 	/** The service worker controls this page (offline-ready). */
 	controlled = $state(false);
+	/** The browser says it has a network (navigator.onLine): offline is a state, not an error. */
+	online = $state(true);
 
-	#wb: Workbox | null = null;
-	#session: Session | null = null;
+	#updates: Updates | null = null;
 	#installEvent: BeforeInstallPromptEvent | null = null;
-	#reloading = false;
 
 	start(session: Session) {
-		this.#session = session;
 		this.standalone =
 			matchMedia('(display-mode: standalone)').matches ||
 			(navigator as Navigator & { standalone?: boolean }).standalone === true;
 		const ua = navigator.userAgent;
 		const ios = /iPhone|iPad|iPod/.test(ua) && /Safari/.test(ua) && !/CriOS|FxiOS/.test(ua);
 		this.iosHint = ios && !this.standalone;
+		const offer = (e: BeforeInstallPromptEvent) => {
+			this.#installEvent = e;
+			this.canInstall = !this.standalone;
+		};
+		// Caught by src/app.html's inline script if it fired before this code loaded.
+		const early = (window as Window & { __camcallInstallPrompt?: BeforeInstallPromptEvent }).__camcallInstallPrompt;
+		if (early) offer(early);
 		addEventListener('beforeinstallprompt', (e) => {
 			e.preventDefault();
-			this.#installEvent = e as BeforeInstallPromptEvent;
-			this.canInstall = !this.standalone;
+			offer(e as BeforeInstallPromptEvent);
 		});
 		addEventListener('appinstalled', () => {
 			this.canInstall = false;
 			this.#installEvent = null;
 		});
 		this.controlled = !!navigator.serviceWorker?.controller;
-		if (import.meta.env.PROD && 'serviceWorker' in navigator) void this.#register();
-		// Apply a deferred update as soon as the call is over.
-		session.subscribe(() => {
-			if (this.updateDeferred && !inCall(session)) this.apply();
-		});
-	}
-
-	async #register() {
-		const { Workbox } = await import('workbox-window');
-		const wb = new Workbox('/sw.js', { scope: '/' });
-		this.#wb = wb;
-		wb.addEventListener('waiting', () => (this.updateWaiting = true));
-		wb.addEventListener('controlling', (event) => {
-			this.controlled = true;
-			// Only a user-approved update reloads; the first install just takes control.
-			if (event.isUpdate && this.#reloading) location.reload();
-		});
-		await wb.register();
+		this.online = navigator.onLine;
+		addEventListener('online', () => (this.online = true));
+		addEventListener('offline', () => (this.online = false));
+		// The service worker 404s in dev mode: production builds only.
+		if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+			void import('./pwa-updates').then(({ watchUpdates }) => (this.#updates = watchUpdates(this, session)));
+		}
 	}
 
 	/** The user tapped "update". */
 	apply() {
-		if (!this.#wb) return;
-		if (inCall(this.#session)) {
-			this.updateDeferred = true;
-			return;
-		}
-		this.updateDeferred = false;
-		this.#reloading = true;
-		this.#wb.messageSkipWaiting();
+		void this.#updates?.apply();
 	}
 
 	async install() {
@@ -97,6 +78,7 @@ class Pwa {
 	}
 }
 
+export type { Pwa };
 export const pwa = new Pwa();
 
 export function startPwa(session: Session) {

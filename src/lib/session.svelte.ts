@@ -25,6 +25,28 @@ export interface LogEntry {
 	to: string;
 	/** The snapshot's context after the event, made safe for JSON. */
 	context: unknown;
+	/** The actor instance (its sessionId): tells one call from the next. */
+	actor: string;
+	/** The transitions this event took, by source path, event descriptor and index among that
+	 * state's transitions for the descriptor: the inspector marks the last one. */
+	transitions: TakenTransition[];
+}
+
+export interface TakenTransition {
+	source: string;
+	eventType: string;
+	index: number;
+}
+
+interface TransitionLike {
+	eventType: string;
+	source: { path: string[]; always?: unknown[]; transitions: Map<string, unknown[]> };
+}
+
+function taken(t: TransitionLike): TakenTransition | null {
+	const list = t.eventType === '' ? t.source.always : t.source.transitions?.get(t.eventType);
+	const index = list?.indexOf(t) ?? -1;
+	return index < 0 ? null : { source: t.source.path.join('.'), eventType: t.eventType, index };
 }
 
 const LOG_LIMIT = 400;
@@ -67,8 +89,20 @@ export class InspectionLog {
 	entries = $state.raw<LogEntry[]>([]);
 	#seq = 0;
 	#last = new Map<AnyActorRef, string>();
+	#pending = new Map<AnyActorRef, TakenTransition[]>();
 
 	record = (ev: InspectionEvent) => {
+		if (ev.type === '@xstate.microstep') {
+			// Microsteps come before the macrostep's snapshot: keep them for its entry.
+			const ref = ev.actorRef as AnyActorRef;
+			const list = this.#pending.get(ref) ?? [];
+			for (const t of ev._transitions as unknown as TransitionLike[]) {
+				const step = taken(t);
+				if (step) list.push(step);
+			}
+			this.#pending.set(ref, list);
+			return;
+		}
 		if (ev.type !== '@xstate.snapshot') return;
 		const snapshot = ev.snapshot as { value?: unknown; context?: unknown; status?: string };
 		if (snapshot.value === undefined) return; // only state machines have a chart
@@ -77,6 +111,8 @@ export class InspectionLog {
 		const to = stateText(snapshot.value);
 		const from = this.#last.get(ref) ?? '';
 		this.#last.set(ref, to);
+		const transitions = this.#pending.get(ref) ?? [];
+		this.#pending.delete(ref);
 		const { type, ...rest } = ev.event as { type: string };
 		const entry: LogEntry = {
 			seq: ++this.#seq,
@@ -86,7 +122,9 @@ export class InspectionLog {
 			payload: toPlain(rest),
 			from,
 			to,
-			context: toPlain(snapshot.context)
+			context: toPlain(snapshot.context),
+			actor: ref.sessionId,
+			transitions
 		};
 		const next = this.entries.length >= LOG_LIMIT ? this.entries.slice(-LOG_LIMIT + 1) : this.entries.slice();
 		next.push(entry);

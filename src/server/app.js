@@ -12,9 +12,15 @@ import { ExpressPeerServer } from 'peer';
  * @property {number} [port]       0 picks a free port
  * @property {string} [host]
  * @property {RTCIceServer[]} [iceServers]
+ * @property {RTCIceTransportPolicy} [iceTransportPolicy]  'relay' forces media through TURN
+ * @property {boolean} [peerServer]  mount the embedded PeerServer (default true)
+ * @property {number} [signalingPort] advertise a PeerServer on this port instead of our own
+ * @property {boolean} [app]         serve the built app (default true; false: PeerServer only)
  * @property {{ key: string, cert: string }} [tls]   serve HTTPS
  * @property {string} [caCertPath] served at /ca.crt for phones to trust
  * @property {Record<string, string>} [extraStatic]  url prefix → directory (benchmarks)
+ * @property {Record<string, () => string | undefined>} [overrides]  url path → body served instead
+ *   of the build's file while the function returns one (tests: a changed sw.js is a new version)
  */
 
 /** Parses env ICE_SERVERS: a JSON array of RTCIceServer; default [] (host candidates serve a LAN). */
@@ -34,13 +40,15 @@ export async function serve(options) {
 	app.disable('x-powered-by');
 
 	// Short expiry so a call to an unknown ID fails within 2 s; no peer listing.
-	const peerServer = ExpressPeerServer(server, {
-		path: '/',
-		expire_timeout: 1500,
-		cleanup_out_msgs: 500,
-		allow_discovery: false
-	});
-	app.use('/peerjs', peerServer);
+	if (options.peerServer !== false) {
+		const peerServer = ExpressPeerServer(server, {
+			path: '/',
+			expire_timeout: 1500,
+			cleanup_out_msgs: 500,
+			allow_discovery: false
+		});
+		app.use('/peerjs', peerServer);
+	}
 
 	// Same-origin signaling config. Host and port come from the request, so the answer is right
 	// behind `adb reverse`, on a LAN address, or on localhost alike.
@@ -48,9 +56,17 @@ export async function serve(options) {
 		const secure = !!options.tls;
 		const hostHeader = req.headers.host ?? '';
 		const portMatch = /:(\d+)$/.exec(hostHeader);
-		const port = portMatch ? Number(portMatch[1]) : secure ? 443 : 80;
+		const port = options.signalingPort ?? (portMatch ? Number(portMatch[1]) : secure ? 443 : 80);
 		res.set('Cache-Control', 'no-store');
-		res.json({ host: req.hostname, port, path: '/peerjs', secure, key: 'peerjs', iceServers });
+		res.json({
+			host: req.hostname,
+			port,
+			path: '/peerjs',
+			secure,
+			key: 'peerjs',
+			iceServers,
+			...(options.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {})
+		});
 	});
 
 	const caCertPath = options.caCertPath;
@@ -61,29 +77,20 @@ export async function serve(options) {
 		});
 	}
 
+	for (const [url, body] of Object.entries(options.overrides ?? {})) {
+		app.get(url, (_req, res, next) => {
+			const text = body();
+			if (text === undefined) return next();
+			res.setHeader('Cache-Control', 'no-cache');
+			res.type(path.extname(url) || 'html').send(text);
+		});
+	}
+
 	for (const [prefix, dir] of Object.entries(options.extraStatic ?? {})) {
 		app.use(prefix, express.static(dir));
 	}
 
-	app.use(
-		express.static(options.buildDir, {
-			extensions: ['html'],
-			setHeaders(res, file) {
-				// The service worker and the shell must be revalidated, or updates never arrive.
-				if (/(sw\.js|workbox-[^/]*\.js|\.html|\.webmanifest)$/.test(file)) {
-					res.setHeader('Cache-Control', 'no-cache');
-				} else if (file.includes(`${path.sep}_app${path.sep}immutable${path.sep}`)) {
-					res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
-				}
-			}
-		})
-	);
-	// SPA fallback: deep links (/inspect, /gallery, /?call=…) render the app shell.
-	app.use((req, res, next) => {
-		if ((req.method !== 'GET' && req.method !== 'HEAD') || req.path.startsWith('/peerjs')) return next();
-		res.setHeader('Cache-Control', 'no-cache');
-		res.sendFile(path.join(path.resolve(options.buildDir), 'index.html'));
-	});
+	if (options.app !== false) mountApp(app, options.buildDir);
 
 	/** @type {Set<import('node:net').Socket>} */
 	const sockets = new Set();
@@ -111,4 +118,31 @@ export async function serve(options) {
 			});
 		}
 	};
+}
+
+/**
+ * The built PWA with an SPA fallback.
+ * @param {import('express').Express} app
+ * @param {string} buildDir
+ */
+function mountApp(app, buildDir) {
+	app.use(
+		express.static(buildDir, {
+			extensions: ['html'],
+			setHeaders(res, file) {
+				// The service worker and the shell must be revalidated, or updates never arrive.
+				if (/(sw\.js|workbox-[^/]*\.js|\.html|\.webmanifest)$/.test(file)) {
+					res.setHeader('Cache-Control', 'no-cache');
+				} else if (file.includes(`${path.sep}_app${path.sep}immutable${path.sep}`)) {
+					res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+				}
+			}
+		})
+	);
+	// SPA fallback: deep links (/inspect, /gallery, /?call=…) render the app shell.
+	app.use((req, res, next) => {
+		if ((req.method !== 'GET' && req.method !== 'HEAD') || req.path.startsWith('/peerjs')) return next();
+		res.setHeader('Cache-Control', 'no-cache');
+		res.sendFile(path.join(path.resolve(buildDir), 'index.html'));
+	});
 }

@@ -46,6 +46,8 @@ buildIfNeeded();
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? '127.0.0.1';
 const iceServers = parseIceServers(process.env.ICE_SERVERS);
+const policy = process.env.ICE_TRANSPORT_POLICY;
+const iceTransportPolicy = policy === 'relay' || policy === 'all' ? policy : undefined;
 /** @type {{ key: string, cert: string } | undefined} */
 let tls;
 let caCertPath;
@@ -56,7 +58,7 @@ if (process.env.HTTPS === '1') {
 	caCertPath = certs.caPath;
 }
 
-const { url, port: actualPort } = await serve({ buildDir, port, host, iceServers, tls, caCertPath });
+const { url, port: actualPort } = await serve({ buildDir, port, host, iceServers, iceTransportPolicy, tls, caCertPath });
 console.log(`CamCall is running: ${url}`);
 console.log(`Signaling: embedded PeerServer at ${url}/peerjs (ICE servers: ${iceServers.length})`);
 if (host === '0.0.0.0') {

@@ -16,11 +16,25 @@ export interface Served {
 	close(): Promise<void>;
 }
 
-export async function startServer(options: { port?: number; extraStatic?: Record<string, string> } = {}): Promise<Served> {
+export interface ServerOptions {
+	port?: number;
+	extraStatic?: Record<string, string>;
+	iceServers?: RTCIceServer[];
+	iceTransportPolicy?: RTCIceTransportPolicy;
+	/** false: the app only, advertising a PeerServer on `signalingPort`. */
+	peerServer?: boolean;
+	signalingPort?: number;
+	/** false: a PeerServer only. */
+	app?: boolean;
+	/** url path → body served instead of the build's file while it returns one. */
+	overrides?: Record<string, () => string | undefined>;
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<Served> {
 	if (!fs.existsSync(path.join(buildDir, 'index.html'))) {
 		throw new Error('No production build: run `npm run build` first (npm test does).');
 	}
-	return serve({ buildDir, port: options.port ?? 0, host: '127.0.0.1', iceServers: [], extraStatic: options.extraStatic });
+	return serve({ buildDir, host: '127.0.0.1', iceServers: [], ...options, port: options.port ?? 0 });
 }
 
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

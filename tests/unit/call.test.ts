@@ -134,17 +134,52 @@ describe('call machine: outgoing', () => {
 		expect(t.actor.getSnapshot().context.failure?.reason).toBe('remote-hung-up');
 	});
 
-	test('media stall → recovering; comes back → connected; else connection-lost after recoverGrace', async () => {
+	test('media stall → recovering; media flows again → connected without a re-dial', async () => {
 		const t = setup('outgoing');
 		await connectOutgoing(t);
 		t.actor.send({ type: 'ice.stalled' });
-		expect(t.actor.getSnapshot().value).toBe('recovering');
+		expect(t.actor.getSnapshot().value).toEqual({ recovering: 'waiting' });
 		t.actor.send({ type: 'ice.resumed' });
 		expect(t.actor.getSnapshot().value).toBe('connected');
+		expect(t.commands.filter((c) => c.type === 'media.redial')).toHaveLength(0);
+	});
+
+	test('caller: still down after recoverGrace → re-dial with the same call; new path connects', async () => {
+		const t = setup('outgoing');
+		await connectOutgoing(t);
 		t.actor.send({ type: 'ice.disconnected' });
-		expect(t.actor.getSnapshot().value).toBe('recovering');
-		t.clock.increment(5000);
+		t.clock.increment(4999);
+		expect(t.actor.getSnapshot().value).toEqual({ recovering: 'waiting' });
+		t.clock.increment(1);
+		expect(t.actor.getSnapshot().value).toEqual({ recovering: 'redialing' });
+		expect(t.commands.at(-1)?.type).toBe('media.redial');
+		expect(t.actor.getSnapshot().context.recoveries).toBe(1);
+		// The old connection's close arriving late does not end the call.
+		t.media({ type: 'media.closed' });
+		expect(t.actor.getSnapshot().matches('recovering')).toBe(true);
+		t.media({ type: 'media.pc', pc });
+		t.actor.send({ type: 'ice.connected' });
+		expect(t.actor.getSnapshot().value).toBe('connected');
+	});
+
+	test('caller: re-dials up to the limit, then ends connection-lost within the deadline', async () => {
+		const t = setup('outgoing');
+		await connectOutgoing(t);
+		t.actor.send({ type: 'ice.stalled' });
+		t.clock.increment(5000); // re-dial 1
+		t.clock.increment(5000); // no answer → waiting
+		t.clock.increment(5000); // re-dial 2 (at 15 s the deadline ends it)
 		expect(t.actor.getSnapshot().value).toBe('ended');
+		expect(t.actor.getSnapshot().context.failure?.reason).toBe('connection-lost');
+		expect(t.commands.filter((c) => c.type === 'media.redial').length).toBeLessThanOrEqual(2);
+	});
+
+	test('the far side vanished from signaling during recovery → ended connection-lost at once', async () => {
+		const t = setup('outgoing');
+		await connectOutgoing(t);
+		t.actor.send({ type: 'ice.stalled' });
+		t.clock.increment(5000);
+		t.actor.send({ type: 'call.peerUnavailable' });
 		expect(t.actor.getSnapshot().context.failure?.reason).toBe('connection-lost');
 	});
 
@@ -191,6 +226,36 @@ describe('call machine: incoming', () => {
 		const t = setup('incoming');
 		t.actor.send({ type: 'call.control', message: { type: 'cancel', callId: 'c1' } });
 		expect(t.actor.getSnapshot().context.failure?.reason).toBe('missed');
+	});
+
+	test("recovery: waits for the caller's re-dial and answers it without a prompt", async () => {
+		const t = setup('incoming');
+		t.actor.send({ type: 'call.accept' });
+		await waitFor(t.actor, (s) => s.matches({ connecting: 'answering' }));
+		t.media({ type: 'media.pc', pc });
+		t.media({ type: 'media.signalingState', state: 'stable' });
+		t.actor.send({ type: 'ice.connected' });
+		t.actor.send({ type: 'ice.stalled' });
+		t.clock.increment(5000);
+		expect(t.actor.getSnapshot().value).toEqual({ recovering: 'awaitingRedial' });
+		const redial = { peer: 'far', metadata: { callId: 'c1' } } as unknown as import('peerjs').MediaConnection;
+		t.actor.send({ type: 'call.redial', call: redial });
+		expect(t.actor.getSnapshot().value).toEqual({ recovering: 'answering' });
+		expect(t.commands.at(-1)).toMatchObject({ type: 'media.adopt', call: redial });
+		t.actor.send({ type: 'ice.connected' });
+		expect(t.actor.getSnapshot().value).toBe('connected');
+	});
+
+	test('recovery: no re-dial arrives → ended connection-lost by the deadline', async () => {
+		const t = setup('incoming');
+		t.actor.send({ type: 'call.accept' });
+		await waitFor(t.actor, (s) => s.matches({ connecting: 'answering' }));
+		t.actor.send({ type: 'ice.connected' });
+		t.actor.send({ type: 'ice.disconnected' });
+		t.clock.increment(14_999);
+		expect(t.actor.getSnapshot().matches('recovering')).toBe(true);
+		t.clock.increment(1);
+		expect(t.actor.getSnapshot().context.failure?.reason).toBe('connection-lost');
 	});
 
 	test('unanswered for ringTimeout → missed', () => {
@@ -249,5 +314,9 @@ const sampleEvents = [
 	{ type: 'ice.connected' },
 	{ type: 'ice.stalled' },
 	{ type: 'ice.resumed' },
-	{ type: 'ice.failed' }
+	{ type: 'ice.failed' },
+	{ type: 'call.redial', call: {} },
+	{ type: 'xstate.after.recoverGrace.call.recovering.waiting' },
+	{ type: 'xstate.after.recoverGrace.call.recovering.redialing' },
+	{ type: 'xstate.after.recoveryDeadline.call.recovering' }
 ] as never[];

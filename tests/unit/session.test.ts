@@ -86,6 +86,17 @@ describe('session machine', () => {
 		expect(actor.getSnapshot().context.call).toBe(first);
 	});
 
+	test("a re-dial of the current call (same callId and peer) goes to that call, not busy", () => {
+		const { actor, peer, rejectBusy } = setup();
+		actor.send({ type: 'signaling.peer', peer });
+		actor.send({ type: 'signaling.incomingCall', call: incoming('alice', 'c1') });
+		const call = actor.getSnapshot().context.call!;
+		call.send({ type: 'ice.connected' }); // ringing ignores it: still not connected
+		// Not yet connected: a same-id call is still treated as busy.
+		actor.send({ type: 'signaling.incomingCall', call: incoming('alice', 'c1') });
+		expect(rejectBusy).toHaveBeenCalledTimes(1);
+	});
+
 	test('control messages reach the call only when callId and sender match', () => {
 		const { actor, peer } = setup();
 		actor.send({ type: 'signaling.peer', peer });

@@ -1,0 +1,89 @@
+/**
+ * The service worker and its updates, through workbox-window. Loaded by ./pwa.svelte.ts after
+ * start, so neither this nor workbox-window is in the first load.
+ *
+ * The first install activates at once (clientsClaim) and just takes control. A later version
+ * waits: the app shows "update available"; on the user's tap we send skip-waiting and reload
+ * when the new worker controls the page — never during a call (deferred until it ends).
+ */
+import { Workbox } from 'workbox-window';
+import type { Session } from './session.svelte';
+import type { Pwa } from './pwa.svelte';
+
+/** An installed app can stay open for days without a navigation (the browser's own update
+ * check): look for a new version now and then, and when it comes back to the foreground. */
+const UPDATE_CHECK_MS = 60 * 60 * 1000;
+
+export interface Updates {
+	/** The user tapped "update". */
+	apply(): Promise<void>;
+}
+
+/** Ringing counts: a reload would drop the incoming call. */
+function inCall(session: Session): boolean {
+	const call = session.getSnapshot().context.call;
+	return !!call && call.getSnapshot().status === 'active';
+}
+
+export function watchUpdates(pwa: Pwa, session: Session): Updates {
+	const wb = new Workbox('/sw.js', { scope: '/' });
+	/** The user approved the update: reload once the new worker controls the page. */
+	let reloading = false;
+	/** The new worker took control while a call was on: reload when it ends. */
+	let reloadPending = false;
+
+	const reload = () => {
+		if (inCall(session)) reloadPending = true;
+		else location.reload();
+	};
+
+	const apply = async () => {
+		if (inCall(session)) {
+			pwa.updateDeferred = true;
+			return;
+		}
+		pwa.updateDeferred = false;
+		reloading = true;
+		const registration = await navigator.serviceWorker.getRegistration('/');
+		// No worker waiting any more: another tab already activated it, so it controls this
+		// page and a reload is all that is left.
+		if (registration?.waiting) wb.messageSkipWaiting();
+		else reload();
+	};
+
+	const check = async () => {
+		if (!navigator.onLine) return;
+		try {
+			await wb.update();
+		} catch {
+			/* offline or the server is down: the next check will do */
+		}
+	};
+
+	// Also fires for a version found by another tab (isExternal): same prompt.
+	wb.addEventListener('waiting', () => (pwa.updateWaiting = true));
+	wb.addEventListener('controlling', () => {
+		const wasControlled = pwa.controlled;
+		pwa.controlled = true;
+		// Only a user-approved update reloads; the first install just takes control. Not gated
+		// on workbox's `isUpdate`: it is false for the whole life of the page that saw the first
+		// install, and that page would then never reload into the update.
+		if (reloading) reload();
+		// Another tab applied an update: this page still runs the old code. Offer a reload.
+		else if (wasControlled) pwa.updateWaiting = true;
+	});
+	// Apply a deferred update as soon as the call is over.
+	session.subscribe(() => {
+		if (inCall(session)) return;
+		if (reloadPending) location.reload();
+		else if (pwa.updateDeferred) void apply();
+	});
+
+	void wb.register().then(() => {
+		setInterval(() => void check(), UPDATE_CHECK_MS);
+		document.addEventListener('visibilitychange', () => {
+			if (document.visibilityState === 'visible') void check();
+		});
+	});
+	return { apply };
+}

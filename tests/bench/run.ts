@@ -1,0 +1,322 @@
+/**
+ * `npm run bench`: the app against a bare PeerJS page, in the same run, alternating, on the
+ * embedded PeerServer over loopback with Chromium's fake cameras. Prints medians, p90 and the
+ * ratio app/bare. Not part of `npm test`: speed is measured here, never asserted in tests.
+ *
+ *   dial → far side's first remote frame   (requestVideoFrameCallback on the callee)
+ *   flip → far side's first frame of the new camera (and the offers it took: must be 0)
+ *   page load → registered with the PeerServer
+ *   soak: 50 dial/hang-up cycles; open pcs, live call tracks, JS heap growth after GC
+ *   sizes: first-load and before-call JS (gzip), from the build
+ *
+ * Env: RUNS (default 20), SOAK (default 50).
+ */
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import type { Browser, Page } from 'playwright-core';
+import { instrumentWebRtc, launch, root, startServer, type Served } from '../browser/harness';
+
+const RUNS = Number(process.env.RUNS ?? 20);
+const SOAK = Number(process.env.SOAK ?? 50);
+
+interface Client {
+	name: 'app' | 'bare';
+	path: string;
+	sel: Record<'peerId' | 'dialInput' | 'dial' | 'accept' | 'hangup' | 'flip' | 'remote', string>;
+	/** Current call state: the app's data-call, the bare page's body data-call. */
+	callState(page: Page): Promise<string>;
+	signalingOpen(page: Page): Promise<boolean>;
+}
+
+const appClient: Client = {
+	name: 'app',
+	path: '/',
+	sel: {
+		peerId: '[data-testid=peer-id]',
+		dialInput: '[data-testid=dial-input]',
+		dial: '[data-testid=dial]',
+		accept: '[data-testid=accept]',
+		hangup: '[data-testid=hangup]',
+		flip: '[data-testid=flip]',
+		remote: '[data-testid=remote-video]'
+	},
+	callState: (p) => p.evaluate(() => document.querySelector('[data-testid=app]')?.getAttribute('data-call') ?? ''),
+	signalingOpen: (p) => p.evaluate(() => document.querySelector('[data-testid=app]')?.getAttribute('data-signaling') === 'open')
+};
+
+const bareClient: Client = {
+	name: 'bare',
+	path: '/bench/',
+	sel: {
+		peerId: '#peer-id',
+		dialInput: '#dial-input',
+		dial: '#dial',
+		accept: '#accept',
+		hangup: '#hangup',
+		flip: '#flip',
+		remote: '#remote-video'
+	},
+	callState: (p) => p.evaluate(() => document.body.dataset.call ?? ''),
+	signalingOpen: (p) => p.evaluate(() => document.body.dataset.signaling === 'open')
+};
+
+async function until(check: () => Promise<boolean>, timeout = 15_000, what = 'condition'): Promise<void> {
+	const end = Date.now() + timeout;
+	while (Date.now() < end) {
+		if (await check()) return;
+		await new Promise((r) => setTimeout(r, 10));
+	}
+	throw new Error(`timed out waiting for ${what}`);
+}
+
+async function openClient(browser: Browser, server: Served, client: Client): Promise<Page> {
+	const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+	// tsx (esbuild) names functions with a `__name` helper that page.evaluate must find.
+	await context.addInitScript({ content: 'window.__name = (f) => f;' });
+	await context.addInitScript(instrumentWebRtc);
+	const page = await context.newPage();
+	await page.goto(server.url + client.path);
+	await until(() => client.signalingOpen(page), 15_000, `${client.name} signaling`);
+	return page;
+}
+
+/** Epoch ms of the first frame the remote video renders from now on (a fresh call). */
+function firstRemoteFrame(page: Page, selector: string, timeout = 15_000): Promise<number> {
+	return page.evaluate(
+		([sel, ms]) =>
+			new Promise<number>((resolve, reject) => {
+				const start = performance.now();
+				const poll = () => {
+					const v = document.querySelector(sel as string) as HTMLVideoElement | null;
+					if (v && v.srcObject) {
+						v.requestVideoFrameCallback(() => resolve(performance.timeOrigin + performance.now()));
+						return;
+					}
+					if (performance.now() - start > (ms as number)) return reject(new Error('no remote video'));
+					setTimeout(poll, 2);
+				};
+				poll();
+			}),
+		[selector, timeout] as const
+	);
+}
+
+/** Clicks in the page and returns the epoch ms just before the click. */
+function clickAt(page: Page, selector: string): Promise<number> {
+	return page.evaluate((sel) => {
+		const t = performance.timeOrigin + performance.now();
+		(document.querySelector(sel) as HTMLElement).click();
+		return t;
+	}, selector);
+}
+
+async function dialOnce(client: Client, a: Page, b: Page, bId: string): Promise<number> {
+	await a.fill(client.sel.dialInput, bId);
+	const frame = firstRemoteFrame(b, client.sel.remote);
+	const t0 = await clickAt(a, client.sel.dial);
+	await until(async () => (await client.callState(b)) === 'ringing', 10_000, 'ringing');
+	await clickAt(b, client.sel.accept);
+	const t1 = await frame;
+	await until(async () => (await client.callState(a)) === 'connected', 10_000, 'connected');
+	return t1 - t0;
+}
+
+async function hangUp(client: Client, a: Page, b: Page) {
+	await clickAt(a, client.sel.hangup);
+	await until(async () => !['connected', 'calling', 'connecting'].includes(await client.callState(b)), 10_000, 'far hang-up');
+	await until(async () => !['connected', 'calling', 'connecting'].includes(await client.callState(a)), 10_000, 'hang-up');
+}
+
+/**
+ * Epoch ms of the far side's first frame from the new camera. Both the app and the bare page
+ * stop the old camera before opening the next (Android refuses two at once), so the far side's
+ * frames pause; the first frame after a pause longer than `gapMs` that began after `after` is
+ * the new camera's. (Chromium's fake cameras all paint the same pattern, so pixels cannot tell
+ * them apart.)
+ */
+function firstFrameAfterGap(page: Page, selector: string, gapMs = 90, timeout = 10_000): Promise<number> {
+	return page.evaluate(
+		([sel, gap, ms]) =>
+			new Promise<number>((resolve, reject) => {
+				const v = document.querySelector(sel as string) as HTMLVideoElement;
+				const w = window as unknown as { __flipAt?: number };
+				const start = performance.now();
+				let last = performance.timeOrigin + performance.now();
+				const onFrame = () => {
+					const t = performance.timeOrigin + performance.now();
+					const flipAt = w.__flipAt;
+					if (flipAt !== undefined && t - last > (gap as number) && last >= flipAt - (gap as number)) return resolve(t);
+					last = t;
+					if (performance.now() - start > (ms as number)) return reject(new Error('no new-camera frame'));
+					v.requestVideoFrameCallback(onFrame);
+				};
+				v.requestVideoFrameCallback(onFrame);
+			}),
+		[selector, gapMs, timeout] as const
+	);
+}
+
+const offers = (p: Page) => p.evaluate(() => (window as unknown as { __offers: number }).__offers);
+const videoLabel = (p: Page, client: Client) =>
+	p.evaluate(
+		(sel) => ((document.querySelector(sel) as HTMLVideoElement).srcObject as MediaStream).getVideoTracks()[0].label,
+		client.name === 'app' ? '[data-testid=local-video]' : '#local-video'
+	);
+
+async function flipTo(client: Client, page: Page, label: string) {
+	for (let i = 0; i < 3 && (await videoLabel(page, client)) !== label; i++) {
+		const before = await videoLabel(page, client);
+		await clickAt(page, client.sel.flip);
+		await until(async () => (await videoLabel(page, client).catch(() => before)) !== before, 5000, 'flip');
+	}
+}
+
+/** One measured flip: fake_device_2 → fake_device_0. fake_device_1 is a depth camera whose
+ * frames do not reach the far side (FACTS.md), so it is only passed through, unmeasured. */
+async function flipOnce(client: Client, a: Page, b: Page): Promise<number> {
+	await flipTo(client, a, 'fake_device_2');
+	await a.waitForTimeout(1500);
+	await b.evaluate(() => delete (window as unknown as { __flipAt?: number }).__flipAt);
+	const fresh = firstFrameAfterGap(b, client.sel.remote);
+	await b.waitForTimeout(200);
+	const t0 = await clickAt(a, client.sel.flip);
+	await b.evaluate((t) => ((window as unknown as { __flipAt?: number }).__flipAt = t), t0);
+	const t1 = await fresh;
+	return t1 - t0;
+}
+
+function stats(values: number[]) {
+	const s = [...values].sort((x, y) => x - y);
+	const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))];
+	return { n: s.length, median: q(0.5), p90: q(0.9) };
+}
+
+const fmt = (n: number) => n.toFixed(0).padStart(6);
+
+function row(label: string, app: number[], bare: number[]) {
+	const x = stats(app);
+	const y = stats(bare);
+	const ratio = x.median / y.median;
+	if (process.env.BENCH_RAW) console.log(label, 'app', app.map(Math.round).join(' '), '| bare', bare.map(Math.round).join(' '));
+	console.log(
+		`${label.padEnd(34)} app median ${fmt(x.median)} p90 ${fmt(x.p90)} | bare median ${fmt(y.median)} p90 ${fmt(y.p90)} | ratio ${ratio.toFixed(2)} (n=${x.n}/${y.n})`
+	);
+	return { app: x, bare: y, ratio };
+}
+
+async function registration(browser: Browser, server: Served, client: Client): Promise<number> {
+	const page = await openClient(browser, server, client);
+	const ms = await page.evaluate(() => performance.now());
+	await page.context().close();
+	return ms;
+}
+
+async function heapUsed(page: Page): Promise<number> {
+	const cdp = await page.context().newCDPSession(page);
+	await cdp.send('HeapProfiler.collectGarbage');
+	await cdp.send('HeapProfiler.collectGarbage');
+	const { usedSize } = await cdp.send('Runtime.getHeapUsage');
+	await cdp.detach();
+	return usedSize;
+}
+
+async function main() {
+	const server = await startServer({
+		extraStatic: {
+			'/bench/peerjs': path.join(root, 'node_modules/peerjs/dist'),
+			'/bench': path.join(root, 'tests/bench/bare')
+		}
+	});
+	const browser = await launch({ deviceCount: 3, args: ['--enable-precise-memory-info'] });
+	console.log(`bench: ${RUNS} runs each, alternating app/bare; soak ${SOAK} cycles; ${new Date().toISOString()}`);
+	try {
+		const clients = [appClient, bareClient];
+		const reg: Record<string, number[]> = { app: [], bare: [] };
+		for (let i = 0; i < Math.min(RUNS, 10); i++) {
+			for (const c of clients) reg[c.name].push(await registration(browser, server, c));
+		}
+
+		const pairs = new Map<string, { a: Page; b: Page; bId: string }>();
+		for (const c of clients) {
+			const a = await openClient(browser, server, c);
+			const b = await openClient(browser, server, c);
+			const bId = ((await b.textContent(c.sel.peerId)) ?? '').trim();
+			pairs.set(c.name, { a, b, bId });
+			// Warm-up call (first-use costs: codec init, lazy chunks).
+			await dialOnce(c, a, b, bId);
+			await hangUp(c, a, b);
+		}
+
+		const dial: Record<string, number[]> = { app: [], bare: [] };
+		for (let i = 0; i < RUNS; i++) {
+			for (const c of clients) {
+				const { a, b, bId } = pairs.get(c.name)!;
+				dial[c.name].push(await dialOnce(c, a, b, bId));
+				await hangUp(c, a, b);
+			}
+		}
+
+		const flip: Record<string, number[]> = { app: [], bare: [] };
+		const extraOffers: Record<string, number> = {};
+		for (const c of clients) {
+			const { a, b, bId } = pairs.get(c.name)!;
+			await dialOnce(c, a, b, bId);
+			extraOffers[c.name] = -((await offers(a)) + (await offers(b)));
+		}
+		for (let i = 0; i < RUNS; i++) {
+			for (const c of clients) {
+				const { a, b } = pairs.get(c.name)!;
+				flip[c.name].push(await flipOnce(c, a, b));
+			}
+		}
+		for (const c of clients) {
+			const { a, b } = pairs.get(c.name)!;
+			extraOffers[c.name] += (await offers(a)) + (await offers(b));
+			await hangUp(c, a, b);
+		}
+
+		console.log('\nmilliseconds:');
+		const results = {
+			registration: row('page load → registered', reg.app, reg.bare),
+			dial: row('dial → far first frame', dial.app, dial.bare),
+			flip: row('flip → far first new-camera frame', flip.app, flip.bare)
+		};
+		console.log(`offers during ${RUNS * 3} flips per side: app ${extraOffers.app}, bare ${extraOffers.bare}`);
+
+		// Soak: the app only, the pair above.
+		const { a, b, bId } = pairs.get('app')!;
+		const heapBefore = await heapUsed(a);
+		const started = Date.now();
+		for (let i = 0; i < SOAK; i++) {
+			await dialOnce(appClient, a, b, bId);
+			await hangUp(appClient, a, b);
+		}
+		await a.waitForTimeout(4500); // control connections close within 4 s
+		const heapAfter = await heapUsed(a);
+		const leftovers = async (p: Page) =>
+			p.evaluate(() => {
+				const w = window as unknown as { __pcs: RTCPeerConnection[]; __gum: MediaStreamTrack[] };
+				return {
+					pcs: w.__pcs.length,
+					openPcs: w.__pcs.filter((pc) => pc.signalingState !== 'closed').length,
+					liveMic: w.__gum.filter((t) => t.kind === 'audio' && t.readyState === 'live').length,
+					liveCamera: w.__gum.filter((t) => t.kind === 'video' && t.readyState === 'live').length
+				};
+			});
+		const la = await leftovers(a);
+		const lb = await leftovers(b);
+		console.log(`\nsoak: ${SOAK} dial/hang-up cycles in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+		console.log(`  caller: ${la.pcs} pcs made, ${la.openPcs} open; live mic tracks ${la.liveMic}; live camera tracks ${la.liveCamera} (the preview)`);
+		console.log(`  callee: ${lb.pcs} pcs made, ${lb.openPcs} open; live mic tracks ${lb.liveMic}; live camera tracks ${lb.liveCamera} (the preview)`);
+		console.log(`  caller JS heap after GC: ${(heapBefore / 1e6).toFixed(2)} MB → ${(heapAfter / 1e6).toFixed(2)} MB (growth ${((heapAfter - heapBefore) / 1e6).toFixed(2)} MB)`);
+
+		const size = spawnSync(process.execPath, [path.join(root, 'tests/bench/size.js')], { encoding: 'utf8' });
+		if (size.status !== null) console.log(`\nsizes:\n${size.stdout.trim()}`);
+		void results;
+	} finally {
+		await browser.close();
+		await server.close();
+	}
+}
+
+await main();

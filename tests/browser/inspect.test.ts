@@ -1,0 +1,246 @@
+/**
+ * /inspect in real Chromium against the production build: it draws every machine from its
+ * definition, follows the same session actor as the call screen (the camera, a flip, a call
+ * between two pages), and its event log shows and exports what happened.
+ */
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { sessionMachine } from '$machines/session.machine';
+import { chartModel, collectMachines } from '$lib/inspector/model';
+import { instrumentWebRtc, launch, phonePage, startServer, waitForState, type Served } from './harness';
+
+const models = collectMachines(sessionMachine).map(chartModel);
+
+let server: Served;
+let browser: Browser;
+
+beforeAll(async () => {
+	server = await startServer();
+	browser = await launch();
+});
+afterAll(async () => {
+	await browser?.close();
+	await server?.close();
+});
+
+async function newPage(): Promise<Page> {
+	const page = await phonePage(browser);
+	await page.addInitScript(instrumentWebRtc);
+	return page;
+}
+
+const activeNodes = (page: Page, machine: string) =>
+	page
+		.locator(`[data-testid="statechart"][data-machine="${machine}"] [data-active="true"]`)
+		.evaluateAll((els) => els.map((el) => el.getAttribute('data-state-node')).sort());
+
+/** Waits until the chart of `machine` shows exactly `paths` active. */
+async function waitForActive(page: Page, machine: string, paths: string[], timeout = 15_000) {
+	await page.waitForFunction(
+		([id, wanted]) => {
+			const nodes = document.querySelectorAll(`[data-testid="statechart"][data-machine="${id}"] [data-active="true"]`);
+			const got = [...nodes].map((n) => n.getAttribute('data-state-node')).sort();
+			return JSON.stringify(got) === JSON.stringify([...(wanted as string[])].sort());
+		},
+		[machine, paths] as const,
+		{ timeout }
+	);
+}
+
+/** Goes from the call screen to /inspect the way a user does: the in-app link. */
+async function openInspector(page: Page) {
+	await page.locator('[data-testid="inspect-link"]').click();
+	await page.locator('[data-testid="statechart"]').first().waitFor();
+}
+
+describe('/inspect', () => {
+	it('draws every machine with every state node and transition of its definition', async () => {
+		const page = await newPage();
+		try {
+			await page.goto(`${server.url}/inspect`);
+			await page.locator('[data-testid="statechart"]').first().waitFor();
+			const ids = await page.locator('[data-testid="statechart"]').evaluateAll((els) => els.map((el) => el.getAttribute('data-machine')));
+			expect(ids.sort()).toEqual(models.map((m) => m.id).sort());
+			expect(ids).toEqual(expect.arrayContaining(['session', 'permission', 'capture', 'signaling', 'call', 'ice']));
+			for (const model of models) {
+				const chart = page.locator(`[data-testid="statechart"][data-machine="${model.id}"]`);
+				const nodes = await chart.locator('[data-state-node]').evaluateAll((els) => els.map((el) => el.getAttribute('data-state-node')));
+				expect(nodes.sort(), model.id).toEqual(model.nodes.slice(1).map((n) => n.path).sort());
+				expect(await chart.locator('[data-transition]').count(), model.id).toBe(model.edges.length);
+			}
+			// No call yet: the call and ice machines are drawn with nothing active.
+			expect(await activeNodes(page, 'call')).toEqual([]);
+			expect(await activeNodes(page, 'ice')).toEqual([]);
+			expect(await activeNodes(page, 'session')).toEqual(['running']);
+		} finally {
+			await page.context().close();
+		}
+	});
+
+	it('follows the camera, logs a flip made on the call screen, and keeps the session alive', async () => {
+		const page = await newPage();
+		try {
+			await page.goto(`${server.url}/`);
+			// Fake UI grants permission, so the camera starts by itself.
+			await waitForState(page, 'capture', 'live');
+			await page.locator('[data-testid="flip"]:not([disabled])').click();
+			// The flip has happened once a second camera opened and capture is live again.
+			await page.waitForFunction(() => (window as unknown as { __gum: MediaStreamTrack[] }).__gum.filter((t) => t.kind === 'video').length >= 2);
+			await waitForState(page, 'capture', 'live');
+			await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
+
+			await openInspector(page);
+			await waitForActive(page, 'capture', ['live']);
+			expect(await activeNodes(page, 'capture')).toEqual(['live']);
+
+			const log = page.locator('[data-testid="event-log"]');
+			const flips = log.locator('[data-event="camera.flip"]');
+			await expect.poll(() => flips.count()).toBe(1);
+			expect(await log.locator('[data-machine="capture"][data-event="camera.start"]').count()).toBeGreaterThanOrEqual(1);
+			expect(await flips.textContent()).toContain('live → switching');
+			// The last transition the capture machine took: the new camera opened.
+			const last = await page
+				.locator('[data-machine="capture"] [data-last="true"]')
+				.evaluateAll((els) => els.map((el) => el.getAttribute('data-transition')));
+			expect(last).toEqual([expect.stringMatching(/^switching\|xstate\.done\.actor\./)]);
+
+			// Tap an entry: the context after it, as JSON.
+			await flips.locator('button').click();
+			const context = JSON.parse((await flips.locator('pre').textContent()) ?? 'null');
+			expect(context.stream).toBe('[MediaStream]');
+			expect(context.devices.length).toBeGreaterThan(1);
+
+			// Filtering the log by event type.
+			const total = await log.locator(':scope > li').count();
+			await page.getByRole('searchbox', { name: 'Filter events by type or state' }).fill('camera.flip');
+			await expect.poll(() => log.locator(':scope > li').count()).toBe(1);
+			expect(total).toBeGreaterThan(1);
+			expect(await log.locator(':scope > li').getAttribute('data-event')).toBe('camera.flip');
+
+			// In-app navigation: the same document, camera and session; no second camera start.
+			expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+			await page.locator('[data-testid="back-link"]').click();
+			await waitForState(page, 'capture', 'live');
+			expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+			expect(await page.locator('[data-testid="camera-start"]').count()).toBe(0);
+		} finally {
+			await page.context().close();
+		}
+	});
+
+	it('updates while open, and exports the log as a JSON file', async () => {
+		// Without the fake UI, so that revoking the permission really ends the camera track.
+		const real = await launch({ fakeUi: false });
+		const context = await real.newContext({ viewport: { width: 390, height: 844 }, permissions: ['camera'] });
+		const page = await phonePage(real, context);
+		try {
+			await page.goto(`${server.url}/`);
+			await waitForState(page, 'capture', 'live');
+			await openInspector(page);
+			await waitForActive(page, 'capture', ['live']);
+			// The camera permission is revoked while the inspector is open: the live track ends,
+			// and the chart and the log follow.
+			await page.context().clearPermissions();
+			await waitForActive(page, 'capture', ['failed']);
+			await expect.poll(() => page.locator('[data-testid="event-log"] [data-event="camera.trackEnded"]').count()).toBe(1);
+
+			const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid="export-log"]').click()]);
+			expect(download.suggestedFilename()).toMatch(/\.json$/);
+			const file = await download.path();
+			const data = JSON.parse(fs.readFileSync(file, 'utf8'));
+			const types = (data.entries as { eventType: string; machine: string }[]).map((e) => `${e.machine}:${e.eventType}`);
+			expect(types).toEqual(expect.arrayContaining(['capture:camera.start', 'capture:camera.trackEnded']));
+		} finally {
+			await real.close();
+		}
+	});
+
+	it('shows a running call and its ICE machine, spawned by the session', async () => {
+		const caller = await newPage();
+		const callee = await newPage();
+		try {
+			await Promise.all([caller.goto(`${server.url}/`), callee.goto(`${server.url}/`)]);
+			await Promise.all([waitForState(caller, 'signaling', 'open'), waitForState(callee, 'signaling', 'open')]);
+			await Promise.all([waitForState(caller, 'capture', 'live'), waitForState(callee, 'capture', 'live')]);
+			const calleeId = (await callee.locator('[data-testid="peer-id"]').textContent())?.trim() ?? '';
+			expect(calleeId).not.toBe('');
+			await caller.locator('[data-testid="dial-input"]').fill(calleeId);
+			await caller.locator('[data-testid="dial"]').click();
+			await waitForState(callee, 'call', 'ringing');
+			await callee.locator('[data-testid="accept"]').click();
+			await Promise.all([waitForState(caller, 'call', 'connected', 20_000), waitForState(callee, 'call', 'connected', 20_000)]);
+
+			await openInspector(caller);
+			await waitForActive(caller, 'call', ['connected']);
+			const ice = await activeNodes(caller, 'ice');
+			expect(ice).toContainEqual(expect.stringMatching(/^(connected|completed)$/));
+			expect(await caller.locator('[data-testid="event-log"] [data-event="call.dial"]').count()).toBe(1);
+			await caller.locator('[data-testid="back-link"]').click();
+			await waitForState(caller, 'call', 'connected');
+		} finally {
+			await caller.context().close();
+			await callee.context().close();
+		}
+	});
+
+	it('zooms and pans a chart by touch: pinch, sideways drag, and the buttons', async () => {
+		const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+		const page = await context.newPage();
+		try {
+			await page.goto(`${server.url}/inspect`);
+			const chart = page.locator('[data-testid="statechart"][data-machine="capture"]');
+			const svg = chart.locator('.viewport > svg');
+			const transform = async () => {
+				const m = /translate\((-?[\d.]+)px, (-?[\d.]+)px\) scale\(([\d.]+)\)/.exec((await svg.getAttribute('style')) ?? '');
+				return m ? { x: +m[1], y: +m[2], scale: +m[3] } : null;
+			};
+			expect(await transform()).toEqual({ x: 0, y: 0, scale: 1 });
+			await chart.locator('.viewport').scrollIntoViewIfNeeded();
+			const box = (await chart.locator('.viewport').boundingBox())!;
+			const cdp = await context.newCDPSession(page);
+			const cx = box.x + box.width / 2;
+			const cy = box.y + 120;
+			const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', points: { x: number; y: number }[]) =>
+				cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points.map((p, id) => ({ ...p, id })) });
+
+			// Two fingers spread from 60 px to 120 px apart: twice the size.
+			await touch('touchStart', [{ x: cx - 30, y: cy }, { x: cx + 30, y: cy }]);
+			for (let d = 35; d <= 60; d += 5) await touch('touchMove', [{ x: cx - d, y: cy }, { x: cx + d, y: cy }]);
+			await touch('touchEnd', []);
+			const pinched = (await transform())!;
+			expect(pinched.scale).toBeCloseTo(2, 1);
+			expect(await chart.locator('.zoom').textContent()).toBe('200%');
+
+			// One finger sideways: the chart moves with it.
+			await touch('touchStart', [{ x: cx, y: cy }]);
+			for (let dx = 10; dx <= 60; dx += 10) await touch('touchMove', [{ x: cx - dx, y: cy }]);
+			await touch('touchEnd', []);
+			expect((await transform())!.x).toBeCloseTo(pinched.x - 60, 0);
+
+			await page.getByRole('button', { name: 'Fit capture to the screen' }).click();
+			expect(await transform()).toEqual({ x: 0, y: 0, scale: 1 });
+			await page.getByRole('button', { name: 'Zoom in on capture' }).click();
+			expect((await transform())!.scale).toBeCloseTo(1.25, 2);
+		} finally {
+			await context.close();
+		}
+	});
+
+	it('works offline once the service worker is installed', async () => {
+		const page = await newPage();
+		try {
+			await page.goto(`${server.url}/`);
+			await waitForState(page, 'capture', 'live');
+			await page.waitForFunction(() => !!navigator.serviceWorker?.controller, null, { timeout: 20_000 });
+			await page.context().setOffline(true);
+			await page.goto(`${server.url}/inspect`);
+			await page.locator('[data-testid="statechart"]').first().waitFor();
+			expect(await page.locator('[data-testid="statechart"]').count()).toBe(models.length);
+			await waitForActive(page, 'capture', ['live']);
+			expect(await page.locator('[data-testid="event-log"] [data-event="camera.start"]').count()).toBeGreaterThanOrEqual(1);
+		} finally {
+			await page.context().close();
+		}
+	});
+});

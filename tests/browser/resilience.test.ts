@@ -1,0 +1,199 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import {
+	decodesFrames,
+	instrumentWebRtc,
+	launch,
+	openPcs,
+	startServer,
+	stateOf,
+	textOf,
+	waitForState,
+	type Served,
+	type ServerOptions
+} from './harness';
+import { startTurn, turnAvailable, type Turn } from './turn';
+
+let browser: Browser;
+beforeAll(async () => {
+	browser = await launch({ deviceCount: 3 });
+});
+afterAll(async () => {
+	await browser?.close();
+});
+
+async function openApp(url: string, waitOpen = true): Promise<Page> {
+	const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+	await context.addInitScript(instrumentWebRtc);
+	const page = await context.newPage();
+	await page.goto(url);
+	await waitForState(page, 'capture', 'live');
+	if (waitOpen) await waitForState(page, 'signaling', 'open');
+	return page;
+}
+
+const peerId = async (page: Page) => ((await page.getByTestId('peer-id').textContent()) ?? '').trim();
+
+async function call(a: Page, b: Page) {
+	await a.getByTestId('dial-input').fill(await peerId(b));
+	await a.getByTestId('dial').click();
+	await waitForState(b, 'call', 'ringing');
+	await b.getByTestId('accept').click();
+	await Promise.all([waitForState(a, 'call', 'connected'), waitForState(b, 'call', 'connected')]);
+}
+
+/** Time (ms) until the root's data-<attr> leaves/enters a value, polled in the page. */
+function timeUntil(page: Page, attr: string, predicate: string, timeout: number): Promise<number> {
+	return page.evaluate(
+		([a, p, ms]) =>
+			new Promise<number>((resolve, reject) => {
+				const start = performance.now();
+				const el = document.querySelector('[data-testid="app"]')!;
+				const test = new Function('v', `return ${p}`) as (v: string | null) => boolean;
+				const tick = () => {
+					if (test(el.getAttribute(`data-${a}`))) return resolve(performance.now() - start);
+					if (performance.now() - start > (ms as number)) return reject(new Error(`timeout waiting for ${p}`));
+					setTimeout(tick, 50);
+				};
+				tick();
+			}),
+		[attr, predicate, timeout] as const
+	);
+}
+
+describe('resilience', () => {
+	test('the far side dies outright → the near side leaves connected within 8 s and ends connection-lost within 20 s, pc closed', async () => {
+		const server = await startServer();
+		try {
+			const a = await openApp(server.url);
+			const b = await openApp(server.url);
+			await call(a, b);
+			// A renderer crash: no DTLS close, no data-channel close, no BYE of any kind.
+			const cdp = await b.context().newCDPSession(b);
+			void cdp.send('Page.crash').catch(() => {});
+			const leftConnected = await timeUntil(a, 'call', "v !== 'connected'", 8000);
+			expect(leftConnected).toBeLessThan(8000);
+			const ended = await timeUntil(a, 'call', "v === 'ended'", 20_000);
+			expect(leftConnected + ended).toBeLessThan(20_000);
+			await expect.poll(() => textOf(a, 'error')).toContain('connection was lost');
+			await expect.poll(() => openPcs(a)).toBe(0);
+			await a.context().close();
+			await b.context().close().catch(() => {});
+		} finally {
+			await server.close();
+		}
+	});
+
+	test('PeerServer restarted mid-call → media keeps flowing, same ID back to open, a new call works', async () => {
+		let server: Served = await startServer();
+		const port = server.port;
+		try {
+			const a = await openApp(server.url);
+			const b = await openApp(server.url);
+			const c = await openApp(server.url);
+			const aId = await peerId(a);
+			await call(a, b);
+			await server.close();
+			await waitForState(a, 'signaling', ['disconnected', 'reconnecting']);
+			expect(await decodesFrames(a, 'remote-video')).toBe(true);
+			expect(await decodesFrames(b, 'remote-video')).toBe(true);
+			server = await startServer({ port });
+			const back = await timeUntil(a, 'signaling', "v === 'open'", 10_000);
+			expect(back).toBeLessThan(10_000);
+			await waitForState(c, 'signaling', 'open', 10_000);
+			expect(await peerId(a)).toBe(aId);
+			expect(await stateOf(a, 'call')).toBe('connected');
+			expect(await decodesFrames(b, 'remote-video')).toBe(true);
+			// After hanging up, a new call goes through the restarted server.
+			await a.getByTestId('hangup').click();
+			await waitForState(b, 'call', 'ended', 5000);
+			await b.getByTestId('call-dismiss').click();
+			await call(c, a);
+			expect(await decodesFrames(c, 'remote-video')).toBe(true);
+			for (const p of [a, b, c]) await p.context().close();
+		} finally {
+			await server.close();
+		}
+	});
+
+	test('signaling down when the page loads → retries with backoff and registers once it starts', async () => {
+		const signaling = await startServer({ app: false });
+		const signalingPort = signaling.port;
+		await signaling.close();
+		const appServer = await startServer({ peerServer: false, signalingPort });
+		let peers: Served | null = null;
+		try {
+			const a = await openApp(appServer.url, false);
+			await waitForState(a, 'signaling', ['disconnected', 'reconnecting']);
+			expect(await textOf(a, 'error')).toMatch(/signaling server|Retrying/);
+			await a.waitForTimeout(3000);
+			peers = await startServer({ app: false, port: signalingPort });
+			const registered = await timeUntil(a, 'signaling', "v === 'open'", 10_000);
+			expect(registered).toBeLessThan(10_000);
+			expect(await peerId(a)).not.toBe('');
+			await a.context().close();
+		} finally {
+			await appServer.close();
+			await peers?.close();
+		}
+	});
+
+	test('ID held elsewhere → unavailable-id with a message, and a fresh ID on request', async () => {
+		const server = await startServer();
+		try {
+			const a = await openApp(server.url);
+			const taken = await peerId(a);
+			const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+			// Another device saved the same ID with its own token.
+			await context.addInitScript((id) => {
+				localStorage.setItem('camcall.identity', JSON.stringify({ id, token: 'someone-else' }));
+			}, taken);
+			const b = await context.newPage();
+			await b.goto(server.url);
+			await waitForState(b, 'signaling', 'failed');
+			await expect.poll(() => textOf(b, 'error')).toContain('in use somewhere else');
+			await b.getByTestId('fresh-id').click();
+			await waitForState(b, 'signaling', 'open');
+			const fresh = await peerId(b);
+			expect(fresh).not.toBe('');
+			expect(fresh).not.toBe(taken);
+			// The original holder keeps its ID and stays open.
+			expect(await stateOf(a, 'signaling')).toBe('open');
+			await a.context().close();
+			await context.close();
+		} finally {
+			await server.close();
+		}
+	});
+
+	test.skipIf(!turnAvailable())('a media blackout (TURN relay killed) recovers by re-dial with the same call', async () => {
+		let turn: Turn | null = null;
+		turn = await startTurn();
+		const options: ServerOptions = { iceServers: turn.iceServers, iceTransportPolicy: 'relay' };
+		const server = await startServer(options);
+		try {
+			const a = await openApp(server.url);
+			const b = await openApp(server.url);
+			await call(a, b);
+			await expect.poll(() => a.getByTestId('call-stats').getAttribute('data-route'), { timeout: 5000 }).toBe('relay');
+			const pcsBefore = await a.evaluate(() => (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.length);
+			await turn.kill();
+			await waitForState(a, 'call', 'recovering', 8000);
+			await turn.start();
+			await Promise.all([waitForState(a, 'call', 'connected', 15_000), waitForState(b, 'call', 'connected', 15_000)]);
+			// Recovered through a new connection (the re-dial), both ways decoding again.
+			const pcsAfter = await a.evaluate(() => (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.length);
+			expect(pcsAfter).toBeGreaterThan(pcsBefore);
+			expect(await decodesFrames(a, 'remote-video')).toBe(true);
+			expect(await decodesFrames(b, 'remote-video')).toBe(true);
+			// Only the live connection is open on each side.
+			expect(await openPcs(a)).toBe(1);
+			await expect.poll(() => openPcs(b)).toBe(1);
+			await a.context().close();
+			await b.context().close();
+		} finally {
+			await server.close();
+			await turn?.stop();
+		}
+	});
+});
