@@ -4,16 +4,13 @@
  * actors in ./photo.ts wrap them; errors leave as DOMExceptions with a name.
  */
 import type { DataConnection } from 'peerjs';
+import { closeSoon, parseControl, type Control, type PhotoOffer } from './photo-offer';
 import {
 	chunkBytes,
-	closeSoon,
 	highWater,
 	lowWater,
-	parseControl,
 	photoName,
 	thumbWidth,
-	type Control,
-	type PhotoOffer,
 	type PhotoRecord,
 	type ReceiveEvent,
 	type ReceivePhotoInput,

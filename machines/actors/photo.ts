@@ -6,6 +6,9 @@
  */
 import { fromCallback, fromPromise } from 'xstate';
 import type { DataConnection, Peer } from 'peerjs';
+import type { PhotoOffer } from './photo-offer';
+
+export { isPhotoOffer, maxPhotoBytes, refusePhoto, type PhotoOffer } from './photo-offer';
 
 /** How a shot was produced: ImageCapture.takePhoto (full sensor resolution where the camera
  * offers more than the preview), ImageCapture.grabFrame, or a <video> frame drawn on a canvas. */
@@ -38,44 +41,14 @@ export interface PhotoRecord {
 	method: ShotMethod | null;
 }
 
-/** What a sender announces in the DataConnection's metadata: `{ photo: PhotoOffer }`. */
-export interface PhotoOffer {
-	/** The call this photo belongs to: only the current call's peer may send. */
-	callId: string;
-	name: string;
-	size: number;
-	type: string;
-}
-
 /** Grid thumbnails are this wide (kept ≥ 640 so a thumbnail stays sharp on a 3× phone). */
 export const thumbWidth = 640;
-/** A receiver refuses offers larger than this. */
-export const maxPhotoBytes = 50 * 1024 * 1024;
 /** 16 KiB messages cross every browser pair's SCTP stack without being split or cut. */
 export const chunkBytes = 16 * 1024;
 /** Pause sending above this many queued bytes, resume below the low-water mark: a deep
  * queue would delay the call's own packets on a slow uplink and grow memory. */
 export const highWater = 1024 * 1024;
 export const lowWater = 256 * 1024;
-
-const photoTypes = /^image\/(png|jpeg|webp)$/;
-
-export function isPhotoOffer(value: unknown): value is PhotoOffer {
-	const v = value as PhotoOffer | null;
-	return (
-		!!v &&
-		typeof v === 'object' &&
-		typeof v.callId === 'string' &&
-		typeof v.name === 'string' &&
-		v.name.length <= 200 &&
-		typeof v.size === 'number' &&
-		Number.isInteger(v.size) &&
-		v.size > 0 &&
-		v.size <= maxPhotoBytes &&
-		typeof v.type === 'string' &&
-		photoTypes.test(v.type)
-	);
-}
 
 /** `camcall-20250102-030405.jpg`: sortable, and what a download is called. */
 export function photoName(takenAt: number, type: string): string {
@@ -129,28 +102,6 @@ export type ReceiveEvent =
 	| { type: 'photo.received'; blob: Blob }
 	| { type: 'photo.receiveFailed' };
 
-export type Control = { t: 'ready' } | { t: 'refuse' } | { t: 'done' };
-
-export function parseControl(data: unknown): Control | null {
-	if (typeof data !== 'string') return null;
-	try {
-		const msg = JSON.parse(data) as Control;
-		return msg && typeof msg === 'object' && ['ready', 'refuse', 'done'].includes(msg.t) ? msg : null;
-	} catch {
-		return null;
-	}
-}
-
-export function closeSoon(conn: DataConnection, ms: number): void {
-	setTimeout(() => {
-		try {
-			conn.close();
-		} catch {
-			/* already closed */
-		}
-	}, ms);
-}
-
 export interface SendPhotoInput {
 	peer: Peer | null;
 	to: string;
@@ -203,19 +154,3 @@ export const receivePhoto = lazyCallback<ReceivePhotoInput, ReceiveEvent>((m, in
 	type: 'photo.receiveFailed'
 });
 
-/** Turns an offer away (already receiving one, or not from the current call): the sender
- * reads "refuse" once the channel opens, and the connection goes either way. */
-export function refusePhoto(conn: DataConnection | null | undefined): void {
-	if (!conn) return;
-	const refuse = () => {
-		try {
-			conn.send(JSON.stringify({ t: 'refuse' } satisfies Control));
-		} catch {
-			/* closing anyway */
-		}
-		closeSoon(conn, 1000);
-	};
-	if (conn.open) refuse();
-	else conn.on('open', refuse);
-	closeSoon(conn, 5000);
-}

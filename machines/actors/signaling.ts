@@ -4,7 +4,7 @@
  */
 import { fromCallback, fromPromise } from 'xstate';
 import type { DataConnection, MediaConnection, Peer } from 'peerjs';
-import { isPhotoOffer, type PhotoOffer } from './photo';
+import { isPhotoOffer, type PhotoOffer } from './photo-offer';
 
 /** What `GET /signaling.json` answers when served by `npm start`. `cloud` means PeerJS's own
  * public server and ICE defaults. */

@@ -9,7 +9,6 @@ import { sessionMachine } from '$machines/session.machine';
 import type { permissionMachine } from '$machines/permission.machine';
 import type { captureMachine } from '$machines/capture.machine';
 import type { signalingMachine } from '$machines/signaling.machine';
-import type { photoMachine } from '$machines/photo.machine';
 
 export type Session = Actor<typeof sessionMachine>;
 
@@ -194,7 +193,6 @@ export function sessionChildren(actor: Session) {
 	return {
 		permission: actor.system.get('permission') as ActorRefFrom<typeof permissionMachine>,
 		capture: actor.system.get('capture') as ActorRefFrom<typeof captureMachine>,
-		signaling: actor.system.get('signaling') as ActorRefFrom<typeof signalingMachine>,
-		photo: actor.system.get('photo') as ActorRefFrom<typeof photoMachine>
+		signaling: actor.system.get('signaling') as ActorRefFrom<typeof signalingMachine>
 	};
 }

@@ -415,15 +415,23 @@ function recorder(id: string, log: { to: string; event: Record<string, unknown> 
 }
 
 describe('session routes photos', () => {
-	function session() {
+	function session(load?: () => Promise<unknown>) {
 		const log: { to: string; event: Record<string, unknown> }[] = [];
 		const refusePhoto = vi.fn();
+		let loads = 0;
 		const machine = sessionMachine.provide({
 			actors: {
 				permission: recorder('permission', log) as never,
 				capture: recorder('capture', log) as never,
 				signaling: recorder('signaling', log) as never,
-				photo: recorder('photo', log) as never,
+				// A recorder stands in for the photo machine the real loader imports.
+				loadPhotoMachine: fromCallback(({ sendBack }) => {
+					loads++;
+					(load ? load() : Promise.resolve(recorder('photo', log))).then(
+						(machine) => sendBack({ type: 'photo.machineLoaded', machine }),
+						() => sendBack({ type: 'photo.machineFailed' })
+					);
+				}),
 				call: callMachine.provide({
 					actors: {
 						mediaCall: fromCallback(() => () => {}),
@@ -437,7 +445,8 @@ describe('session routes photos', () => {
 		});
 		const actor = createActor(machine).start();
 		const toPhoto = () => log.filter((e) => e.to === 'photo').map((e) => e.event);
-		return { actor, refusePhoto, toPhoto };
+		const loaded = () => waitFor(actor, (s) => !!s.context.photo);
+		return { actor, refusePhoto, toPhoto, loaded, loads: () => loads };
 	}
 	const sessionPeer = { disconnected: false, destroyed: false } as unknown as Peer;
 
@@ -451,38 +460,77 @@ describe('session routes photos', () => {
 		await waitFor(call, (s) => s.matches('connected'));
 	}
 
-	test('the camera stream reaches the photo machine, and its loss too', () => {
-		const { actor, toPhoto } = session();
+	test('no photo machine until photos are needed; the first tap loads it once, then it gets the camera and the tap', async () => {
+		const { actor, toPhoto, loaded, loads } = session();
+		const stream = videoStream();
+		actor.send({ type: 'capture.live', stream });
+		expect(actor.getSnapshot().context.photo).toBeNull();
+		expect(actor.system.get('photo')).toBeUndefined();
+		actor.send({ type: 'photo.take' });
+		actor.send({ type: 'photo.take' });
+		expect(actor.getSnapshot().context.photoLoading).toBe(true);
+		await loaded();
+		expect(loads()).toBe(1);
+		expect(actor.system.get('photo')).toBe(actor.getSnapshot().context.photo);
+		expect(toPhoto()).toEqual([{ type: 'photo.stream', stream }, { type: 'photo.take' }, { type: 'photo.take' }]);
+		expect(actor.getSnapshot().context.photoQueue).toEqual([]);
+	});
+
+	test('once loaded, camera changes reach it directly, the loss of the camera too', async () => {
+		const { actor, toPhoto, loaded } = session();
+		actor.send({ type: 'photo.load' });
+		await loaded();
 		const stream = videoStream();
 		actor.send({ type: 'capture.live', stream });
 		actor.send({ type: 'capture.failed', failure: { reason: 'no-camera', message: '' } });
 		actor.send({ type: 'capture.failed', failure: { reason: 'permission-denied', message: '' } });
 		expect(toPhoto()).toEqual([
+			{ type: 'photo.stream', stream: null },
 			{ type: 'photo.stream', stream },
 			{ type: 'photo.stream', stream: null },
 			{ type: 'photo.stream', stream: null }
 		]);
 	});
 
+	test('a load that fails (offline, not cached) lets the next tap try again', async () => {
+		let fail = true;
+		const log: { to: string; event: Record<string, unknown> }[] = [];
+		const { actor, loads } = session(async () => {
+			if (fail) throw new Error('offline');
+			return recorder('photo', log);
+		});
+		actor.send({ type: 'photo.take' });
+		await waitFor(actor, (s) => !s.context.photoLoading);
+		expect(actor.getSnapshot().context).toMatchObject({ photo: null, photoQueue: [] });
+		fail = false;
+		actor.send({ type: 'photo.take' });
+		await waitFor(actor, (s) => !!s.context.photo);
+		expect(loads()).toBe(2);
+		expect(log.map((e) => e.event.type)).toEqual(['photo.stream', 'photo.take']);
+	});
+
 	test('sendToPeer outside a call goes on without a peer; in a connected call it names the peer and call', async () => {
-		const { actor, toPhoto } = session();
+		const { actor, toPhoto, loaded } = session();
 		actor.send({ type: 'photo.sendToPeer', photoId: 'p' });
+		await loaded();
 		expect(toPhoto().at(-1)).toEqual({ type: 'photo.send', photoId: 'p', peer: null, to: null, callId: null });
 		await connectedCall(actor);
 		actor.send({ type: 'photo.sendToPeer', photoId: 'p' });
 		expect(toPhoto().at(-1)).toEqual({ type: 'photo.send', photoId: 'p', peer: sessionPeer, to: 'friend', callId: 'call-1' });
 	});
 
-	test('photo offers: only from the connected call’s peer naming that call; others refused', async () => {
-		const { actor, toPhoto, refusePhoto } = session();
+	test('photo offers: only from the connected call’s peer naming that call (loading the machine if needed); others refused', async () => {
+		const { actor, toPhoto, refusePhoto, loaded } = session();
 		const conn = fakeConn();
 		actor.send({ type: 'signaling.photo', from: 'friend', conn, offer: offer() });
 		expect(refusePhoto).toHaveBeenCalledTimes(1); // no call yet
+		expect(actor.getSnapshot().context.photoLoading).toBe(false);
 		await connectedCall(actor);
 		actor.send({ type: 'signaling.photo', from: 'stranger', conn, offer: offer() });
 		actor.send({ type: 'signaling.photo', from: 'friend', conn, offer: { ...offer(), callId: 'old-call' } });
 		expect(refusePhoto).toHaveBeenCalledTimes(3);
 		actor.send({ type: 'signaling.photo', from: 'friend', conn, offer: offer() });
+		await loaded();
 		expect(toPhoto().filter((e) => e.type === 'photo.incoming')).toEqual([{ type: 'photo.incoming', conn, from: 'friend', offer: offer() }]);
 	});
 });
