@@ -182,34 +182,5 @@ export type PhotoFailureReason =
 	/** The connection closed or stalled before every byte arrived. */
 	| 'transfer-failed';
 
-export const photoMessages: Record<PhotoFailureReason, string> = {
-	'not-live': 'The camera is not on. Start it, then take the photo.',
-	'capture-failed': 'The photo could not be taken. Try again.',
-	'storage-full':
-		'The photo could not be saved: storage for this app is full. Delete some photos (or download them first), then try again. Your saved photos are safe.',
-	'storage-failed': 'The photo could not be saved: this browser would not let the app store it.',
-	'not-in-call': 'Sending a photo needs a connected call.',
-	'not-found': 'That photo is no longer in the gallery.',
-	'peer-unreachable': 'The other person could not take the photo right now.',
-	'transfer-failed': 'The photo transfer was interrupted.'
-};
-
-export function photoFailure(reason: PhotoFailureReason): Failure<PhotoFailureReason> {
-	return { reason, message: photoMessages[reason] };
-}
-
-/** Maps an IndexedDB write error: QuotaExceededError (also inside an AbortError's transaction)
- * is the one the user can act on. */
-export function storageFailure(err: unknown): Failure<PhotoFailureReason> {
-	const name = errorName(err);
-	const inner = err && typeof err === 'object' && 'cause' in err ? errorName((err as { cause: unknown }).cause) : '';
-	if (name === 'QuotaExceededError' || inner === 'QuotaExceededError') return photoFailure('storage-full');
-	return photoFailure('storage-failed');
-}
-
-/** Maps a capture rejection: a track that is not live is its own reason. */
-export function shotFailure(err: unknown): Failure<PhotoFailureReason> {
-	const name = errorName(err);
-	if (name === 'NotLiveError' || name === 'InvalidStateError') return photoFailure('not-live');
-	return photoFailure('capture-failed');
-}
+// The photo reasons' messages and mappers are in photo.errors.ts: only the photo machine, which
+// loads on first use, needs them, and this module is in the first load.

@@ -1,6 +1,8 @@
 import { assign, setup } from 'xstate';
 import type { DataConnection, Peer } from 'peerjs';
-import { photoFailure, shotFailure, storageFailure, type Failure, type PhotoFailureReason } from './errors';
+import type { Failure, PhotoFailureReason } from './errors';
+import { photoFailure, shotFailure, storageFailure } from './photo.errors';
+import { isPhotoOffer } from './actors/photo-offer';
 import {
 	deletePhoto,
 	grabFrame,
@@ -94,6 +96,7 @@ export const photoMachine = setup({
 	actors: { takePhoto, grabFrame, savePhoto, loadPhotos, deletePhoto, sendPhoto, receivePhoto },
 	guards: {
 		hasStream: ({ context }) => !!context.stream,
+		badOffer: ({ event }) => event.type === 'photo.incoming' && !isPhotoOffer(event.offer),
 		hasPending: ({ context }) => !!context.pending,
 		notLive: ({ event }) => shotFailure((event as unknown as Errored).error).reason === 'not-live',
 		knownPhoto: ({ context, event }) => event.type === 'photo.delete' && context.photos.some((p) => p.id === event.id),
@@ -402,7 +405,12 @@ export const photoMachine = setup({
 			},
 			states: {
 				idle: {
-					on: { 'photo.incoming': { target: 'receiving', actions: 'assignIncoming' } }
+					on: {
+						'photo.incoming': [
+							{ guard: 'badOffer', actions: 'refuseIncoming', description: 'Too large, not an image, or malformed' },
+							{ target: 'receiving', actions: 'assignIncoming' }
+						]
+					}
 				},
 				receiving: {
 					invoke: {
@@ -465,13 +473,19 @@ export const photoMachine = setup({
 				},
 				received: {
 					on: {
-						'photo.incoming': { target: 'receiving', actions: 'assignIncoming' },
+						'photo.incoming': [
+							{ guard: 'badOffer', actions: 'refuseIncoming' },
+							{ target: 'receiving', actions: 'assignIncoming' }
+						],
 						'photo.dismiss': { target: 'idle', actions: assign({ incoming: null }) }
 					}
 				},
 				failed: {
 					on: {
-						'photo.incoming': { target: 'receiving', actions: 'assignIncoming' },
+						'photo.incoming': [
+							{ guard: 'badOffer', actions: 'refuseIncoming' },
+							{ target: 'receiving', actions: 'assignIncoming' }
+						],
 						'photo.dismiss': { target: 'idle', actions: assign({ receiveFailure: null, incoming: null }) }
 					}
 				}

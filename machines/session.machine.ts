@@ -7,7 +7,7 @@ import { signalingMachine } from './signaling.machine';
 import { callMachine } from './call.machine';
 import type { PhotoEvent, photoMachine } from './photo.machine';
 import { rejectCall, type ControlMessage } from './actors/signaling';
-import { refusePhoto, type PhotoOffer } from './actors/photo-offer';
+import type { PhotoOffer } from './actors/photo-offer';
 
 /** PeerJS's own rule for IDs (util.validateId): letters and digits, single inner spaces,
  * dashes or underscores. */
@@ -69,7 +69,6 @@ export type PhotoUiEvent = Extract<
 	PhotoEvent,
 	{ type: 'photo.take' | 'photo.retrySave' | 'photo.dismiss' | 'photo.delete' | 'photo.reload' | 'photo.cancelSend' }
 >;
-const photoUiEvents: readonly string[] = ['photo.take', 'photo.retrySave', 'photo.dismiss', 'photo.delete', 'photo.reload', 'photo.cancelSend'];
 
 export interface SessionContext {
 	peer: Peer | null;
@@ -134,6 +133,7 @@ export const sessionMachine = setup({
 		/** Photos only from the peer of the connected call, naming that call. */
 		photoFromCurrentCall: ({ context, event }) =>
 			event.type === 'signaling.photo' &&
+			typeof event.offer?.callId === 'string' &&
 			callIsConnected(context.call) &&
 			context.call!.getSnapshot().context.remoteId === event.from &&
 			context.call!.getSnapshot().context.callId === event.offer.callId,
@@ -194,7 +194,7 @@ export const sessionMachine = setup({
 				};
 			} else if (event.type === 'signaling.photo') {
 				forward = { type: 'photo.incoming', conn: event.conn, from: event.from, offer: event.offer };
-			} else if (photoUiEvents.includes(event.type)) {
+			} else if (event.type !== 'photo.load') {
 				forward = event as PhotoUiEvent;
 			}
 			if (context.photo) {
@@ -225,7 +225,7 @@ export const sessionMachine = setup({
 		}),
 		/** A photo from anyone but the connected call's peer: refused. Swapped in unit tests. */
 		refusePhoto: ({ event }) => {
-			if (event.type === 'signaling.photo') refusePhoto(event.conn);
+			if (event.type === 'signaling.photo') void import('./actors/photo-offer').then((m) => m.refusePhoto(event.conn));
 		},
 		photoStream: enqueueActions(({ context, event, enqueue }) => {
 			if (context.photo) {
@@ -269,7 +269,7 @@ export const sessionMachine = setup({
 						guard: 'cameraDenied',
 						actions: [sendTo('permission', { type: 'permission.observed', state: 'denied' }), 'photoStream']
 					},
-					{ actions: 'photoStream', description: 'No camera: the shutter is off' }
+					{ actions: 'photoStream' }
 				],
 				'signaling.peer': { actions: assign({ peer: ({ event }) => event.peer }) },
 				'signaling.incomingCall': [
@@ -295,19 +295,12 @@ export const sessionMachine = setup({
 					{ guard: 'photoFromCurrentCall', actions: 'toPhoto' },
 					{ actions: 'refusePhoto' }
 				],
-				'photo.sendToPeer': { actions: 'toPhoto' },
-				'photo.load': { actions: 'toPhoto', description: 'The gallery opened: load the photo machine' },
-				'photo.take': { actions: 'toPhoto' },
-				'photo.retrySave': { actions: 'toPhoto' },
-				'photo.dismiss': { actions: 'toPhoto' },
-				'photo.delete': { actions: 'toPhoto' },
-				'photo.reload': { actions: 'toPhoto' },
-				'photo.cancelSend': { actions: 'toPhoto' },
+				// The views' photo events (photo.load: the gallery opened) go to the photo machine,
+				// loading it first.
+				'photo.*': { actions: 'toPhoto' },
 				'photo.machineLoaded': { actions: ['stopPhotoLoader', 'spawnPhoto', 'flushPhoto'] },
-				'photo.machineFailed': {
-					actions: ['stopPhotoLoader', assign({ photoLoading: false, photoQueue: [] })],
-					description: 'Its code could not load (offline before it was cached): the next tap tries again'
-				},
+				// Its code could not load (offline before it was cached): the next tap tries again.
+				'photo.machineFailed': { actions: ['stopPhotoLoader', assign({ photoLoading: false, photoQueue: [] })] },
 				'signaling.peerUnavailable': {
 					guard: 'toCurrentCallee',
 					actions: sendTo(({ context }) => context.call!, { type: 'call.peerUnavailable' })

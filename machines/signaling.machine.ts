@@ -118,11 +118,7 @@ export const signalingMachine = setup({
 				? { type: 'signaling.control', from: event.from, message: event.message }
 				: { type: 'signaling.ignored' }
 		),
-		reportPhoto: sendParent(({ event }) =>
-			event.type === 'peer.photo'
-				? { type: 'signaling.photo', from: event.from, conn: event.conn, offer: event.offer }
-				: { type: 'signaling.ignored' }
-		),
+		reportPhoto: sendParent(({ event }) => ({ ...event, type: 'signaling.photo' })),
 		reportPeerUnavailable: sendParent(({ event }) => ({
 			type: 'signaling.peerUnavailable',
 			peerId: event.type === 'peer.error' ? event.peerId : null

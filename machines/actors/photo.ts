@@ -41,23 +41,6 @@ export interface PhotoRecord {
 	method: ShotMethod | null;
 }
 
-/** Grid thumbnails are this wide (kept ≥ 640 so a thumbnail stays sharp on a 3× phone). */
-export const thumbWidth = 640;
-/** 16 KiB messages cross every browser pair's SCTP stack without being split or cut. */
-export const chunkBytes = 16 * 1024;
-/** Pause sending above this many queued bytes, resume below the low-water mark: a deep
- * queue would delay the call's own packets on a slow uplink and grow memory. */
-export const highWater = 1024 * 1024;
-export const lowWater = 256 * 1024;
-
-/** `camcall-20250102-030405.jpg`: sortable, and what a download is called. */
-export function photoName(takenAt: number, type: string): string {
-	const d = new Date(takenAt);
-	const p = (n: number) => String(n).padStart(2, '0');
-	const ext = type === 'image/png' ? 'png' : type === 'image/webp' ? 'webp' : 'jpg';
-	return `camcall-${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}.${ext}`;
-}
-
 export interface SavePhotoInput {
 	blob: Blob;
 	width?: number;

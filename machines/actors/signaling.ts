@@ -4,7 +4,7 @@
  */
 import { fromCallback, fromPromise } from 'xstate';
 import type { DataConnection, MediaConnection, Peer } from 'peerjs';
-import { isPhotoOffer, type PhotoOffer } from './photo-offer';
+import type { PhotoOffer } from './photo-offer';
 
 /** What `GET /signaling.json` answers when served by `npm start`. `cloud` means PeerJS's own
  * public server and ICE defaults. */
@@ -187,7 +187,8 @@ export type PeerCommand =
  * - `peer.call { call }`: an incoming media call.
  * - `peer.control { from, message }`: an incoming control message (decline, busy, cancel).
  * - `peer.photo { from, conn, offer }`: a peer offers a photo (metadata `{ photo: offer }`);
- *   the connection stays open for the photo machine, which receives or refuses it.
+ *   the connection stays open for the photo machine, which checks the offer (isPhotoOffer)
+ *   and receives or refuses it. The check lives there, out of the first load.
  */
 export type PeerActorEvent =
 	| { type: 'peer.created'; peer: Peer }
@@ -253,8 +254,8 @@ export const peerConnection = fromCallback<PeerCommand, void>(({ sendBack, recei
 		p.on('connection', (conn) => {
 			const metadata = conn.metadata as { control?: unknown; photo?: unknown } | undefined;
 			const message = metadata?.control;
-			if (isPhotoOffer(metadata?.photo)) {
-				send({ type: 'peer.photo', from: conn.peer, conn, offer: metadata.photo });
+			if (metadata?.photo && typeof metadata.photo === 'object') {
+				send({ type: 'peer.photo', from: conn.peer, conn, offer: metadata.photo as PhotoOffer });
 			} else if (isControlMessage(message)) {
 				send({ type: 'peer.control', from: conn.peer, message });
 				// Answered by PeerJS automatically; close once open so the sender sees it.

@@ -2,7 +2,7 @@
  * English and Simplified Chinese catalogs for every user-visible string, error messages
  * included. The language comes from `navigator.languages` unless the user picked one (saved).
  */
-import { captureMessages, signalingMessages, callMessages, photoMessages } from '$machines/errors';
+import { captureMessages, signalingMessages, callMessages } from '$machines/errors';
 
 const en = {
 	'app.name': 'CamCall',
@@ -116,11 +116,8 @@ const en = {
 	'photo.retrySave': 'Try saving again',
 	'photo.downloadUnsaved': 'Download the photo',
 	'photo.dismiss': 'Dismiss',
-	'photo.viewGallery': 'Open gallery',
 	'gallery.count': '{count} photos',
 	'gallery.countOne': '1 photo',
-	'gallery.open': 'Open photo taken {date}',
-	'gallery.openReceived': 'Open photo from {id}, received {date}',
 	'gallery.from': 'From {id}',
 	'gallery.alt': 'Photo taken {date}',
 	'gallery.altReceived': 'Photo from {id}, received {date}',
@@ -129,7 +126,6 @@ const en = {
 	'gallery.deleted': 'Photo deleted.',
 	'gallery.download': 'Download',
 	'gallery.share': 'Share',
-	'gallery.details': '{width}×{height} · {size}',
 	'gallery.loading': 'Loading photos…',
 	'gallery.reload': 'Try again'
 } as const;
@@ -141,8 +137,8 @@ export type Catalog = Record<MessageKey, string>;
 const enReasons: Record<string, string> = {
 	...Object.fromEntries(Object.entries(captureMessages).map(([k, v]) => [`capture.${k}`, v])),
 	...Object.fromEntries(Object.entries(signalingMessages).map(([k, v]) => [`signaling.${k}`, v])),
-	...Object.fromEntries(Object.entries(callMessages).map(([k, v]) => [`call.${k}`, v])),
-	...Object.fromEntries(Object.entries(photoMessages).map(([k, v]) => [`photo.${k}`, v]))
+	...Object.fromEntries(Object.entries(callMessages).map(([k, v]) => [`call.${k}`, v]))
+	// photo.*: the photo machine's own English message is the fallback (its code loads later).
 };
 
 export type Locale = 'en' | 'zh';

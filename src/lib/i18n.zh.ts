@@ -113,11 +113,8 @@ export const zh: Catalog = {
 	'photo.retrySave': '重新保存',
 	'photo.downloadUnsaved': '下载这张照片',
 	'photo.dismiss': '关闭',
-	'photo.viewGallery': '打开相册',
 	'gallery.count': '{count} 张照片',
 	'gallery.countOne': '1 张照片',
-	'gallery.open': '打开 {date} 拍摄的照片',
-	'gallery.openReceived': '打开来自 {id} 的照片（{date} 收到）',
 	'gallery.from': '来自 {id}',
 	'gallery.alt': '{date} 拍摄的照片',
 	'gallery.altReceived': '来自 {id} 的照片，{date} 收到',
@@ -126,7 +123,6 @@ export const zh: Catalog = {
 	'gallery.deleted': '照片已删除。',
 	'gallery.download': '下载',
 	'gallery.share': '分享',
-	'gallery.details': '{width}×{height} · {size}',
 	'gallery.loading': '正在加载照片…',
 	'gallery.reload': '重试'
 };

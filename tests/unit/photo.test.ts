@@ -5,15 +5,13 @@ import { photoMachine } from '$machines/photo.machine';
 import { sessionMachine } from '$machines/session.machine';
 import { callMachine } from '$machines/call.machine';
 import {
-	chunkBytes,
-	highWater,
 	isPhotoOffer,
 	type PhotoOffer,
 	type PhotoRecord,
 	type SavePhotoInput,
 	type Shot
 } from '$machines/actors/photo';
-import { startReceive, startSend } from '$machines/actors/photo-io';
+import { chunkBytes, highWater, startReceive, startSend } from '$machines/actors/photo-io';
 import { allStatePaths, domError, replayShortestPaths, videoStream } from './fakes';
 
 const shot = (method: Shot['method'] = 'takePhoto'): Shot => ({
@@ -335,6 +333,15 @@ describe('photo machine: sending and receiving', () => {
 		expect(calls.saves.at(-1)).toMatchObject({ blob, source: 'received', from: 'friend', name: 'x.png' });
 		const ctx = actor.getSnapshot().context;
 		expect(ctx.photos[0]).toMatchObject({ id: ctx.lastReceived, source: 'received', from: 'friend' });
+	});
+
+	test('an offer that is too large or not an image is refused without receiving', () => {
+		const { actor, calls, refuseIncoming } = setup();
+		actor.send({ type: 'photo.incoming', conn: fakeConn(), from: 'friend', offer: { ...offer(), size: 60 * 1024 * 1024 } });
+		actor.send({ type: 'photo.incoming', conn: fakeConn(), from: 'friend', offer: { ...offer(), type: 'text/html' } });
+		expect(refuseIncoming).toHaveBeenCalledTimes(2);
+		expect(calls.receiveInputs).toHaveLength(0);
+		expect(actor.getSnapshot().matches({ inbox: 'idle' })).toBe(true);
 	});
 
 	test('a receive that breaks off or cannot be stored fails with a reason', async () => {
