@@ -4,7 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { app, decodesFrames, launch, startServer, stateOf, textOf, waitForState, type Served } from './harness';
+import { app, decodesFrames, instrumentWebRtc, launch, openPcs, startServer, stateOf, textOf, waitForState, type Served } from './harness';
 
 let server: Served;
 let browser: Browser;
@@ -180,8 +180,8 @@ describe('sending a photo during a call', () => {
 	});
 
 	test('the photo one side sends appears in the other side’s gallery byte-identical, marked as from the sender', async () => {
-		const a = await openApp(noisy);
-		const b = await openApp(noisy);
+		const a = await openApp(noisy, (ctx) => ctx.addInitScript(instrumentWebRtc));
+		const b = await openApp(noisy, (ctx) => ctx.addInitScript(instrumentWebRtc));
 		await Promise.all([waitForState(a, 'signaling', 'open'), waitForState(b, 'signaling', 'open')]);
 		const aId = (await a.getByTestId('peer-id').textContent())!.trim();
 		const bId = (await b.getByTestId('peer-id').textContent())!.trim();
@@ -210,6 +210,10 @@ describe('sending a photo during a call', () => {
 		expect(await stateOf(b, 'call')).toBe('connected');
 		// The video kept flowing through the transfer.
 		expect(await decodesFrames(b, 'remote-video')).toBe(true);
+		// The photo's own connection (a PeerJS DataConnection has its own RTCPeerConnection) is
+		// closed on both sides once done; only the call's remains.
+		await expect.poll(() => openPcs(a), { timeout: 8000 }).toBe(1);
+		await expect.poll(() => openPcs(b), { timeout: 8000 }).toBe(1);
 
 		await toGallery(b);
 		await expect.poll(() => photos(b).count()).toBe(1);
