@@ -162,3 +162,25 @@ export const callMessages: Record<CallEndReason, string> = {
 export function callFailure(reason: CallEndReason): Failure<CallEndReason> {
 	return { reason, message: callMessages[reason] };
 }
+
+/** Why a photo could not be taken, saved, sent or received. */
+export type PhotoFailureReason =
+	/** The shutter was pressed with no live camera track. */
+	| 'not-live'
+	/** Neither ImageCapture nor the canvas fallback produced an image. */
+	| 'capture-failed'
+	/** QuotaExceededError: the browser's storage for this site is full. */
+	| 'storage-full'
+	/** IndexedDB is unavailable (private mode, blocked) or the write failed otherwise. */
+	| 'storage-failed'
+	/** Sending needs a connected call. */
+	| 'not-in-call'
+	/** The photo is no longer in the gallery. */
+	| 'not-found'
+	/** The far side did not open the photo connection in time, or refused it. */
+	| 'peer-unreachable'
+	/** The connection closed or stalled before every byte arrived. */
+	| 'transfer-failed';
+
+// The photo reasons' messages and mappers are in photo.errors.ts: only the photo machine, which
+// loads on first use, needs them, and this module is in the first load.

@@ -118,6 +118,7 @@ export const signalingMachine = setup({
 				? { type: 'signaling.control', from: event.from, message: event.message }
 				: { type: 'signaling.ignored' }
 		),
+		reportPhoto: sendParent(({ event }) => ({ ...event, type: 'signaling.photo' })),
 		reportPeerUnavailable: sendParent(({ event }) => ({
 			type: 'signaling.peerUnavailable',
 			peerId: event.type === 'peer.error' ? event.peerId : null
@@ -143,6 +144,7 @@ export const signalingMachine = setup({
 		'peer.created': { actions: ['assignPeer', 'reportPeer'] },
 		'peer.call': { actions: 'reportIncomingCall' },
 		'peer.control': { actions: 'reportControl' },
+		'peer.photo': { actions: 'reportPhoto' },
 		'signaling.freshId': {
 			target: '.connecting.identity',
 			actions: assign({ fresh: true, pinned: null, id: null, failure: null, attempt: 0 }),

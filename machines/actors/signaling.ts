@@ -4,6 +4,7 @@
  */
 import { fromCallback, fromPromise } from 'xstate';
 import type { DataConnection, MediaConnection, Peer } from 'peerjs';
+import type { PhotoOffer } from './photo-offer';
 
 /** What `GET /signaling.json` answers when served by `npm start`. `cloud` means PeerJS's own
  * public server and ICE defaults. */
@@ -185,6 +186,9 @@ export type PeerCommand =
  *   peer-unavailable ("Could not connect to peer <id>").
  * - `peer.call { call }`: an incoming media call.
  * - `peer.control { from, message }`: an incoming control message (decline, busy, cancel).
+ * - `peer.photo { from, conn, offer }`: a peer offers a photo (metadata `{ photo: offer }`);
+ *   the connection stays open for the photo machine, which checks the offer (isPhotoOffer)
+ *   and receives or refuses it. The check lives there, out of the first load.
  */
 export type PeerActorEvent =
 	| { type: 'peer.created'; peer: Peer }
@@ -192,7 +196,8 @@ export type PeerActorEvent =
 	| { type: 'peer.disconnected' }
 	| { type: 'peer.error'; errorType: string; message: string; peerId: string | null }
 	| { type: 'peer.call'; call: MediaConnection }
-	| { type: 'peer.control'; from: string; message: ControlMessage };
+	| { type: 'peer.control'; from: string; message: ControlMessage }
+	| { type: 'peer.photo'; from: string; conn: DataConnection; offer: PhotoOffer };
 
 type PeerCtor = typeof import('peerjs').Peer;
 let peerModule: Promise<PeerCtor> | null = null;
@@ -247,8 +252,11 @@ export const peerConnection = fromCallback<PeerCommand, void>(({ sendBack, recei
 		});
 		p.on('call', (call) => send({ type: 'peer.call', call }));
 		p.on('connection', (conn) => {
-			const message = (conn.metadata as { control?: unknown } | undefined)?.control;
-			if (isControlMessage(message)) {
+			const metadata = conn.metadata as { control?: unknown; photo?: unknown } | undefined;
+			const message = metadata?.control;
+			if (metadata?.photo && typeof metadata.photo === 'object') {
+				send({ type: 'peer.photo', from: conn.peer, conn, offer: metadata.photo as PhotoOffer });
+			} else if (isControlMessage(message)) {
 				send({ type: 'peer.control', from: conn.peer, message });
 				// Answered by PeerJS automatically; close once open so the sender sees it.
 				conn.on('open', () => conn.close());

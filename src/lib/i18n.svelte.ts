@@ -102,7 +102,32 @@ const en = {
 	'inspect.chartArea': 'Chart of {id}: drag sideways to move, pinch to zoom',
 	'inspect.showNow': 'Current state: {state}. Show it in the chart',
 	'inspect.search': 'Filter events by type or state',
-	'inspect.searchPlaceholder': 'Filter, e.g. camera'
+	'inspect.searchPlaceholder': 'Filter, e.g. camera',
+	'photo.saved': 'Photo saved.',
+	'photo.taking': 'Taking photo…',
+	'photo.sendLast': 'Send the last photo to {id}',
+	'photo.send': 'Send to {id}',
+	'photo.sending': 'Sending photo to {id}…',
+	'photo.sent': 'Photo sent to {id}.',
+	'photo.receiving': 'Receiving a photo from {id}…',
+	'photo.received': 'Photo received from {id}.',
+	'photo.progress': 'Transfer progress',
+	'photo.cancel': 'Cancel sending',
+	'photo.retrySave': 'Try saving again',
+	'photo.downloadUnsaved': 'Download the photo',
+	'photo.dismiss': 'Dismiss',
+	'gallery.count': '{count} photos',
+	'gallery.countOne': '1 photo',
+	'gallery.from': 'From {id}',
+	'gallery.alt': 'Photo taken {date}',
+	'gallery.altReceived': 'Photo from {id}, received {date}',
+	'gallery.close': 'Close',
+	'gallery.delete': 'Delete',
+	'gallery.deleted': 'Photo deleted.',
+	'gallery.download': 'Download',
+	'gallery.share': 'Share',
+	'gallery.loading': 'Loading photos…',
+	'gallery.reload': 'Try again'
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -113,6 +138,7 @@ const enReasons: Record<string, string> = {
 	...Object.fromEntries(Object.entries(captureMessages).map(([k, v]) => [`capture.${k}`, v])),
 	...Object.fromEntries(Object.entries(signalingMessages).map(([k, v]) => [`signaling.${k}`, v])),
 	...Object.fromEntries(Object.entries(callMessages).map(([k, v]) => [`call.${k}`, v]))
+	// photo.*: the photo machine's own English message is the fallback (its code loads later).
 };
 
 export type Locale = 'en' | 'zh';
@@ -183,7 +209,7 @@ class I18n {
 	};
 
 	/** A machine's failure in the current language: by reason, else the machine's English text. */
-	reason = (scope: 'capture' | 'signaling' | 'call', failure: { reason: string; message: string } | null | undefined) => {
+	reason = (scope: 'capture' | 'signaling' | 'call' | 'photo', failure: { reason: string; message: string } | null | undefined) => {
 		if (!failure) return '';
 		return this.#loaded.reasons[`${scope}.${failure.reason}`] ?? failure.message;
 	};

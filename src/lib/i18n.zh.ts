@@ -99,7 +99,32 @@ export const zh: Catalog = {
 	'inspect.chartArea': '{id} 的图表：左右拖动可移动，双指捏合可缩放',
 	'inspect.showNow': '当前状态：{state}。在图中显示',
 	'inspect.search': '按事件类型或状态筛选',
-	'inspect.searchPlaceholder': '筛选，例如 camera'
+	'inspect.searchPlaceholder': '筛选，例如 camera',
+	'photo.saved': '照片已保存。',
+	'photo.taking': '正在拍照…',
+	'photo.sendLast': '把刚拍的照片发给 {id}',
+	'photo.send': '发送给 {id}',
+	'photo.sending': '正在向 {id} 发送照片…',
+	'photo.sent': '照片已发送给 {id}。',
+	'photo.receiving': '正在接收来自 {id} 的照片…',
+	'photo.received': '已收到来自 {id} 的照片。',
+	'photo.progress': '传输进度',
+	'photo.cancel': '取消发送',
+	'photo.retrySave': '重新保存',
+	'photo.downloadUnsaved': '下载这张照片',
+	'photo.dismiss': '关闭',
+	'gallery.count': '{count} 张照片',
+	'gallery.countOne': '1 张照片',
+	'gallery.from': '来自 {id}',
+	'gallery.alt': '{date} 拍摄的照片',
+	'gallery.altReceived': '来自 {id} 的照片，{date} 收到',
+	'gallery.close': '关闭',
+	'gallery.delete': '删除',
+	'gallery.deleted': '照片已删除。',
+	'gallery.download': '下载',
+	'gallery.share': '分享',
+	'gallery.loading': '正在加载照片…',
+	'gallery.reload': '重试'
 };
 
 /** Failure messages by reason (see machines/errors.ts). */
@@ -133,5 +158,13 @@ export const zhReasons: Record<string, string> = {
 	'call.peer-unavailable': '没有使用该 ID 的在线用户。请检查 ID 后重试。',
 	'call.connection-lost': '连接已断开。',
 	'call.media-error': '通话无法建立媒体连接。',
-	'call.not-connected': '尚未连接到信令服务器，请稍后再试。'
+	'call.not-connected': '尚未连接到信令服务器，请稍后再试。',
+	'photo.not-live': '相机未打开。请先打开相机再拍照。',
+	'photo.capture-failed': '无法拍照，请重试。',
+	'photo.storage-full': '照片无法保存：此应用的存储空间已满。请删除一些照片（或先下载），然后重试。已保存的照片不受影响。',
+	'photo.storage-failed': '照片无法保存：此浏览器不允许应用存储它。',
+	'photo.not-in-call': '发送照片需要已接通的通话。',
+	'photo.not-found': '这张照片已不在相册中。',
+	'photo.peer-unreachable': '对方现在无法接收照片。',
+	'photo.transfer-failed': '照片传输中断。'
 };

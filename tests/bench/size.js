@@ -29,7 +29,11 @@ export const BUDGETS = { firstLoad: 60_000, beforeCall: 95_000 };
  * module names in Vite's build manifest.
  */
 export const ON_DEMAND = [
-	{ module: /node_modules\/qrcode\//, why: 'QR code: drawn when the user opens it' }
+	{ module: /node_modules\/qrcode\//, why: 'QR code: drawn when the user opens it' },
+	{
+		module: /machines\/(photo\.machine|actors\/photo(-io|-offer)?)\.ts|src\/lib\/components\/Photo(Transfer|Panel)\.svelte/,
+		why: 'photos: the first shutter tap, the gallery, or a photo offer during a call'
+	}
 ];
 
 /**

@@ -7,10 +7,12 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { sessionMachine } from '$machines/session.machine';
+import { photoMachine } from '$machines/photo.machine';
 import { chartModel, collectMachines } from '$lib/inspector/model';
 import { instrumentWebRtc, launch, phonePage, startServer, waitForState, type Served } from './harness';
 
-const models = collectMachines(sessionMachine).map(chartModel);
+// The photo machine is imported on first use, not listed by the session's setup().
+const models = [...collectMachines(sessionMachine), photoMachine].map(chartModel);
 
 let server: Served;
 let browser: Browser;
@@ -60,6 +62,7 @@ describe('/inspect', () => {
 		try {
 			await page.goto(`${server.url}/inspect`);
 			await page.locator('[data-testid="statechart"]').first().waitFor();
+			await page.locator('[data-testid="statechart"][data-machine="photo"]').waitFor();
 			const ids = await page.locator('[data-testid="statechart"]').evaluateAll((els) => els.map((el) => el.getAttribute('data-machine')));
 			expect(ids.sort()).toEqual(models.map((m) => m.id).sort());
 			expect(ids).toEqual(expect.arrayContaining(['session', 'permission', 'capture', 'signaling', 'call', 'ice']));
@@ -236,6 +239,7 @@ describe('/inspect', () => {
 			await page.context().setOffline(true);
 			await page.goto(`${server.url}/inspect`);
 			await page.locator('[data-testid="statechart"]').first().waitFor();
+			await page.locator('[data-testid="statechart"][data-machine="photo"]').waitFor();
 			expect(await page.locator('[data-testid="statechart"]').count()).toBe(models.length);
 			await waitForActive(page, 'capture', ['live']);
 			expect(await page.locator('[data-testid="event-log"] [data-event="camera.start"]').count()).toBeGreaterThanOrEqual(1);

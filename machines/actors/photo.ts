@@ -1,0 +1,139 @@
+/**
+ * Photo actors: the only code that calls ImageCapture, draws video frames on a canvas, opens
+ * IndexedDB for photos, and moves photo bytes over a PeerJS DataConnection. The work itself
+ * is in ./photo-io.ts, imported on first use so it stays out of the first load. Errors leave
+ * as DOMExceptions with a name; machines/errors.ts maps them to reasons.
+ */
+import { fromCallback, fromPromise } from 'xstate';
+import type { DataConnection, Peer } from 'peerjs';
+import type { PhotoOffer } from './photo-offer';
+
+export { isPhotoOffer, maxPhotoBytes, refusePhoto, type PhotoOffer } from './photo-offer';
+
+/** How a shot was produced: ImageCapture.takePhoto (full sensor resolution where the camera
+ * offers more than the preview), ImageCapture.grabFrame, or a <video> frame drawn on a canvas. */
+export type ShotMethod = 'takePhoto' | 'grabFrame' | 'video';
+
+export interface Shot {
+	blob: Blob;
+	width: number;
+	height: number;
+	method: ShotMethod;
+	takenAt: number;
+}
+
+/** One photo as IndexedDB keeps it (and the photo machine lists it). */
+export interface PhotoRecord {
+	id: string;
+	/** The photo's bytes, exactly as taken or received. */
+	blob: Blob;
+	/** A JPEG at most `thumbWidth` wide for the grid; null when the photo is that small already. */
+	thumb: Blob | null;
+	name: string;
+	type: string;
+	size: number;
+	width: number;
+	height: number;
+	takenAt: number;
+	source: 'camera' | 'received';
+	/** The sender's peer ID, for received photos. */
+	from: string | null;
+	method: ShotMethod | null;
+}
+
+export interface SavePhotoInput {
+	blob: Blob;
+	width?: number;
+	height?: number;
+	/** When the shot was taken; a received photo is dated on arrival. */
+	takenAt?: number;
+	method: ShotMethod | null;
+	source: PhotoRecord['source'];
+	from: string | null;
+	name?: string;
+}
+
+// ---- Sending and receiving over a PeerJS DataConnection ----
+//
+// The sender opens `peer.connect(to, { metadata: { photo: PhotoOffer }, serialization: 'raw' })`.
+// The receiver answers (PeerJS does that), and once its actor listens it sends the JSON text
+// `{"t":"ready"}` (or `{"t":"refuse"}`). The sender then sends the bytes as binary messages of
+// `chunkBytes`, pausing while the channel's bufferedAmount is above `highWater`. The receiver
+// counts bytes up to the announced size and answers `{"t":"done"}`; the sender then closes.
+
+/**
+ * Events the send actor reports:
+ * - `photo.sendOpen`: the receiver is listening; bytes start to flow.
+ * - `photo.sendProgress { sent, total }`: bytes that left the queue, at most every 5 %.
+ * - `photo.sent`: the receiver confirmed every byte.
+ * - `photo.sendFailed { reason }`: refused, or closed before the confirmation.
+ */
+export type SendEvent =
+	| { type: 'photo.sendOpen' }
+	| { type: 'photo.sendProgress'; sent: number; total: number }
+	| { type: 'photo.sent' }
+	| { type: 'photo.sendFailed'; reason: 'peer-unreachable' | 'transfer-failed' };
+
+/**
+ * Events the receive actor reports:
+ * - `photo.receiveProgress { received, total }`: at most every 5 %.
+ * - `photo.received { blob }`: every announced byte arrived.
+ * - `photo.receiveFailed`: closed early, or more bytes than announced.
+ */
+export type ReceiveEvent =
+	| { type: 'photo.receiveProgress'; received: number; total: number }
+	| { type: 'photo.received'; blob: Blob }
+	| { type: 'photo.receiveFailed' };
+
+export interface SendPhotoInput {
+	peer: Peer | null;
+	to: string;
+	callId: string;
+	photo: Pick<PhotoRecord, 'blob' | 'name' | 'type' | 'size'>;
+}
+
+export interface ReceivePhotoInput {
+	conn: DataConnection;
+	offer: PhotoOffer;
+}
+
+const io = () => import('./photo-io');
+
+export const takePhoto = fromPromise<Shot, { stream: MediaStream | null }>(async ({ input }) => (await io()).takePhoto(input));
+export const grabFrame = fromPromise<Shot, { stream: MediaStream | null }>(async ({ input }) => (await io()).grabFrame(input));
+export const loadPhotos = fromPromise<PhotoRecord[], void>(async () => (await io()).loadPhotos());
+export const savePhoto = fromPromise<PhotoRecord, SavePhotoInput>(async ({ input }) => (await io()).savePhoto(input));
+export const deletePhoto = fromPromise<string, { id: string }>(async ({ input }) => (await io()).deletePhoto(input));
+
+/** A callback actor whose work starts once ./photo-io.ts has loaded; stopped before that, it
+ * never starts. */
+function lazyCallback<TInput, TEvent extends { type: string }>(
+	start: (m: typeof import('./photo-io'), input: TInput, sendBack: (e: TEvent) => void) => () => void,
+	failed: TEvent
+) {
+	return fromCallback<{ type: string }, TInput>(({ input, sendBack }) => {
+		let stopped = false;
+		let cleanup: (() => void) | null = null;
+		io().then(
+			(m) => {
+				if (!stopped) cleanup = start(m, input, sendBack);
+			},
+			() => {
+				if (!stopped) sendBack(failed);
+			}
+		);
+		return () => {
+			stopped = true;
+			cleanup?.();
+		};
+	});
+}
+
+export const sendPhoto = lazyCallback<SendPhotoInput, SendEvent>((m, input, send) => m.startSend(input, send), {
+	type: 'photo.sendFailed',
+	reason: 'peer-unreachable'
+});
+export const receivePhoto = lazyCallback<ReceivePhotoInput, ReceiveEvent>((m, input, send) => m.startReceive(input, send), {
+	type: 'photo.receiveFailed'
+});
+

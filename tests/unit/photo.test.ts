@@ -1,0 +1,703 @@
+import { describe, expect, test, vi } from 'vitest';
+import { createActor, createMachine, fromCallback, fromPromise, SimulatedClock, waitFor, type AnyActorRef } from 'xstate';
+import type { DataConnection, MediaConnection, Peer } from 'peerjs';
+import { photoMachine } from '$machines/photo.machine';
+import { sessionMachine } from '$machines/session.machine';
+import { callMachine } from '$machines/call.machine';
+import {
+	isPhotoOffer,
+	type PhotoOffer,
+	type PhotoRecord,
+	type SavePhotoInput,
+	type Shot
+} from '$machines/actors/photo';
+import { chunkBytes, highWater, startReceive, startSend } from '$machines/actors/photo-io';
+import { allStatePaths, domError, replayShortestPaths, videoStream } from './fakes';
+
+const shot = (method: Shot['method'] = 'takePhoto'): Shot => ({
+	blob: new Blob([new Uint8Array([1, 2, 3])], { type: method === 'takePhoto' ? 'image/png' : 'image/jpeg' }),
+	width: 1280,
+	height: 720,
+	method,
+	takenAt: 1000
+});
+
+let nextId = 0;
+const record = (over: Partial<PhotoRecord> = {}): PhotoRecord => ({
+	id: `p${++nextId}`,
+	blob: new Blob([new Uint8Array(10)], { type: 'image/png' }),
+	thumb: null,
+	name: 'camcall.png',
+	type: 'image/png',
+	size: 10,
+	width: 1280,
+	height: 720,
+	takenAt: 2000 + nextId,
+	source: 'camera',
+	from: null,
+	method: 'takePhoto',
+	...over
+});
+
+const never = <T>() => new Promise<T>(() => {});
+
+interface Fakes {
+	take?: () => Promise<Shot>;
+	grab?: () => Promise<Shot>;
+	save?: (input: SavePhotoInput) => Promise<PhotoRecord>;
+	load?: () => Promise<PhotoRecord[]>;
+	remove?: (id: string) => Promise<string>;
+	clock?: SimulatedClock;
+}
+
+/** The photo machine with fake actors; the send/receive actors hand their sendBack out. */
+function setup(fakes: Fakes = {}) {
+	const calls = { take: 0, grab: 0, saves: [] as SavePhotoInput[], sendInputs: [] as unknown[], receiveInputs: [] as unknown[] };
+	const refuseIncoming = vi.fn();
+	let sendBack: ((e: { type: string }) => void) | null = null;
+	let receiveBack: ((e: { type: string }) => void) | null = null;
+	const machine = photoMachine.provide({
+		actors: {
+			takePhoto: fromPromise(async () => {
+				calls.take++;
+				return (fakes.take ?? (async () => shot()))();
+			}),
+			grabFrame: fromPromise(async () => {
+				calls.grab++;
+				return (fakes.grab ?? (async () => shot('video')))();
+			}),
+			savePhoto: fromPromise(async ({ input }: { input: SavePhotoInput }) => {
+				calls.saves.push(input);
+				return (fakes.save ?? (async (i: SavePhotoInput) => record({ blob: i.blob, source: i.source, from: i.from, method: i.method })))(input);
+			}),
+			loadPhotos: fromPromise(async () => (fakes.load ?? (async () => []))()),
+			deletePhoto: fromPromise(async ({ input }: { input: { id: string } }) => (fakes.remove ?? (async (id: string) => id))(input.id)),
+			sendPhoto: fromCallback(({ sendBack: back, input }) => {
+				calls.sendInputs.push(input);
+				sendBack = back;
+				return () => (sendBack = null);
+			}),
+			receivePhoto: fromCallback(({ sendBack: back, input }) => {
+				calls.receiveInputs.push(input);
+				receiveBack = back;
+				return () => (receiveBack = null);
+			})
+		},
+		actions: { refuseIncoming }
+	});
+	const actor = createActor(machine, fakes.clock ? { clock: fakes.clock } : {}).start();
+	return {
+		actor,
+		calls,
+		refuseIncoming,
+		fromSender: (e: { type: string } & Record<string, unknown>) => sendBack?.(e),
+		fromReceiver: (e: { type: string } & Record<string, unknown>) => receiveBack?.(e)
+	};
+}
+
+const peer = { id: 'me' } as unknown as Peer;
+const offer = (size = 3): PhotoOffer => ({ callId: 'call-1', name: 'x.png', size, type: 'image/png' });
+const fakeConn = () => ({ peer: 'friend' }) as unknown as DataConnection;
+
+describe('photo machine: shutter', () => {
+	test('no camera → the shutter is off; a stream turns it on', async () => {
+		const { actor } = setup();
+		expect(actor.getSnapshot().can({ type: 'photo.take' })).toBe(false);
+		actor.send({ type: 'photo.take' });
+		expect(actor.getSnapshot().matches({ shutter: 'idle' })).toBe(true);
+		actor.send({ type: 'photo.stream', stream: videoStream() });
+		expect(actor.getSnapshot().can({ type: 'photo.take' })).toBe(true);
+	});
+
+	test('takePhoto → saving → saved; the photo is listed first and the shutter is off while taking', async () => {
+		let resolveTake!: (s: Shot) => void;
+		const { actor, calls } = setup({ take: () => new Promise((r) => (resolveTake = r)), load: async () => [record()] });
+		await waitFor(actor, (s) => s.matches({ library: 'ready' }));
+		actor.send({ type: 'photo.stream', stream: videoStream() });
+		actor.send({ type: 'photo.take' });
+		expect(actor.getSnapshot().matches({ shutter: { taking: 'imageCapture' } })).toBe(true);
+		expect(actor.getSnapshot().can({ type: 'photo.take' })).toBe(false);
+		expect(actor.getSnapshot().context.shots).toBe(1);
+		resolveTake(shot());
+		await waitFor(actor, (s) => s.matches({ shutter: 'saved' }));
+		const { photos, lastSaved, pending } = actor.getSnapshot().context;
+		expect(photos).toHaveLength(2);
+		expect(photos[0].id).toBe(lastSaved);
+		expect(pending).toBeNull();
+		expect(calls).toMatchObject({ take: 1, grab: 0 });
+		expect(calls.saves[0]).toMatchObject({ source: 'camera', from: null, width: 1280, height: 720, method: 'takePhoto' });
+		expect(actor.getSnapshot().can({ type: 'photo.take' })).toBe(true);
+	});
+
+	test('no ImageCapture (NotSupportedError) → the fallback takes the photo, saved as JPEG', async () => {
+		const { actor, calls } = setup({
+			take: async () => {
+				throw domError('NotSupportedError');
+			}
+		});
+		actor.send({ type: 'photo.stream', stream: videoStream() });
+		actor.send({ type: 'photo.take' });
+		await waitFor(actor, (s) => s.matches({ shutter: 'saved' }));
+		expect(calls).toMatchObject({ take: 1, grab: 1 });
+		expect(calls.saves[0].method).toBe('video');
+		expect(calls.saves[0].blob.type).toBe('image/jpeg');
+	});
+
+	test('a track that is no longer live fails with not-live, without trying the fallback', async () => {
+		const { actor, calls } = setup({
+			take: async () => {
+				throw domError('NotLiveError');
+			}
+		});
+		actor.send({ type: 'photo.stream', stream: videoStream() });
+		actor.send({ type: 'photo.take' });
+		await waitFor(actor, (s) => s.matches({ shutter: 'failed' }));
+		expect(actor.getSnapshot().context.shutterFailure?.reason).toBe('not-live');
+		expect(calls.grab).toBe(0);
+	});
+
+	test('both routes fail → capture-failed with a message; dismiss returns to idle', async () => {
+		const { actor } = setup({
+			take: async () => {
+				throw domError('UnknownError');
+			},
+			grab: async () => {
+				throw domError('EncodingError');
+			}
+		});
+		actor.send({ type: 'photo.stream', stream: videoStream() });
+		actor.send({ type: 'photo.take' });
+		await waitFor(actor, (s) => s.matches({ shutter: 'failed' }));
+		expect(actor.getSnapshot().context.shutterFailure).toMatchObject({ reason: 'capture-failed', message: expect.any(String) });
+		actor.send({ type: 'photo.dismiss' });
+		expect(actor.getSnapshot().matches({ shutter: 'idle' })).toBe(true);
+	});
+
+	test('storage full: failed storage-full, saved photos untouched, the shot kept; retry saves it', async () => {
+		const saved = [record(), record()];
+		let full = true;
+		const { actor } = setup({
+			load: async () => saved,
+			save: async (input) => {
+				if (full) throw domError('QuotaExceededError');
+				return record({ blob: input.blob });
+			}
+		});
+		await waitFor(actor, (s) => s.matches({ library: 'ready' }));
+		actor.send({ type: 'photo.stream', stream: videoStream() });
+		actor.send({ type: 'photo.take' });
+		await waitFor(actor, (s) => s.matches({ shutter: 'failed' }));
+		const ctx = actor.getSnapshot().context;
+		expect(ctx.shutterFailure?.reason).toBe('storage-full');
+		expect(ctx.shutterFailure?.message).toMatch(/full/);
+		expect(ctx.photos.map((p) => p.id)).toEqual(saved.map((p) => p.id).sort().reverse());
+		expect(ctx.pending?.blob).toBeInstanceOf(Blob);
+
+		full = false;
+		actor.send({ type: 'photo.retrySave' });
+		await waitFor(actor, (s) => s.matches({ shutter: 'saved' }));
+		expect(actor.getSnapshot().context.photos).toHaveLength(3);
+		expect(actor.getSnapshot().context.shutterFailure).toBeNull();
+	});
+
+	test('any other storage error → storage-failed', async () => {
+		const { actor } = setup({
+			save: async () => {
+				throw domError('UnknownError');
+			}
+		});
+		actor.send({ type: 'photo.stream', stream: videoStream() });
+		actor.send({ type: 'photo.take' });
+		await waitFor(actor, (s) => s.matches({ shutter: 'failed' }));
+		expect(actor.getSnapshot().context.shutterFailure?.reason).toBe('storage-failed');
+	});
+
+	test('a camera that never answers: shotTimeout (simulated clock) → capture-failed', () => {
+		const clock = new SimulatedClock();
+		const { actor } = setup({ clock, take: never });
+		actor.send({ type: 'photo.stream', stream: videoStream() });
+		actor.send({ type: 'photo.take' });
+		clock.increment(9_999);
+		expect(actor.getSnapshot().matches({ shutter: 'taking' })).toBe(true);
+		clock.increment(1);
+		expect(actor.getSnapshot().matches({ shutter: 'failed' })).toBe(true);
+		expect(actor.getSnapshot().context.shutterFailure?.reason).toBe('capture-failed');
+	});
+});
+
+describe('photo machine: library', () => {
+	test('loads newest first, keeps a photo saved while loading, deletes', async () => {
+		let resolveLoad!: (list: PhotoRecord[]) => void;
+		const older = record({ takenAt: 1 });
+		const { actor } = setup({ load: () => new Promise((r) => (resolveLoad = r)) });
+		actor.send({ type: 'photo.stream', stream: videoStream() });
+		actor.send({ type: 'photo.take' });
+		await waitFor(actor, (s) => s.matches({ shutter: 'saved' }));
+		resolveLoad([older]);
+		await waitFor(actor, (s) => s.matches({ library: 'ready' }));
+		const photos = actor.getSnapshot().context.photos;
+		expect(photos).toHaveLength(2);
+		expect(photos[1].id).toBe(older.id);
+
+		expect(actor.getSnapshot().can({ type: 'photo.delete', id: 'nope' })).toBe(false);
+		actor.send({ type: 'photo.delete', id: older.id });
+		expect(actor.getSnapshot().matches({ library: 'deleting' })).toBe(true);
+		await waitFor(actor, (s) => s.matches({ library: 'ready' }));
+		expect(actor.getSnapshot().context.photos.map((p) => p.id)).not.toContain(older.id);
+	});
+
+	test('a failed delete keeps the photo listed with a reason; a failed load can be retried', async () => {
+		const one = record();
+		let loads = 0;
+		const { actor } = setup({
+			load: async () => {
+				if (loads++ === 0) throw domError('InvalidStateError');
+				return [one];
+			},
+			remove: async () => {
+				throw domError('UnknownError');
+			}
+		});
+		await waitFor(actor, (s) => s.matches({ library: 'failed' }));
+		expect(actor.getSnapshot().context.libraryFailure?.reason).toBe('storage-failed');
+		actor.send({ type: 'photo.reload' });
+		await waitFor(actor, (s) => s.matches({ library: 'ready' }));
+		actor.send({ type: 'photo.delete', id: one.id });
+		await waitFor(actor, (s) => s.matches({ library: 'ready' }) && !!s.context.libraryFailure);
+		expect(actor.getSnapshot().context.photos).toHaveLength(1);
+	});
+});
+
+describe('photo machine: sending and receiving', () => {
+	test('send without a connected call → not-in-call; an unknown photo → not-found', async () => {
+		const { actor } = setup();
+		actor.send({ type: 'photo.send', photoId: 'x', peer: null, to: null, callId: null });
+		expect(actor.getSnapshot().matches({ outbox: 'failed' })).toBe(true);
+		expect(actor.getSnapshot().context.sendFailure?.reason).toBe('not-in-call');
+		actor.send({ type: 'photo.send', photoId: 'x', peer, to: 'friend', callId: 'c' });
+		expect(actor.getSnapshot().context.sendFailure?.reason).toBe('not-found');
+	});
+
+	test('connecting → transferring with progress → sent', async () => {
+		const photo = record({ size: 1000 });
+		const { actor, calls, fromSender } = setup({ load: async () => [photo] });
+		await waitFor(actor, (s) => s.matches({ library: 'ready' }));
+		actor.send({ type: 'photo.send', photoId: photo.id, peer, to: 'friend', callId: 'call-1' });
+		expect(actor.getSnapshot().matches({ outbox: { sending: 'connecting' } })).toBe(true);
+		expect(calls.sendInputs[0]).toMatchObject({ peer, to: 'friend', callId: 'call-1', photo: { id: photo.id } });
+		fromSender({ type: 'photo.sendOpen' });
+		fromSender({ type: 'photo.sendProgress', sent: 400, total: 1000 });
+		expect(actor.getSnapshot().matches({ outbox: { sending: 'transferring' } })).toBe(true);
+		expect(actor.getSnapshot().context.outgoing).toMatchObject({ sent: 400, total: 1000 });
+		fromSender({ type: 'photo.sent' });
+		expect(actor.getSnapshot().matches({ outbox: 'sent' })).toBe(true);
+		expect(actor.getSnapshot().context.outgoing?.sent).toBe(1000);
+	});
+
+	test('no "ready" within connectTimeout → peer-unreachable; progress keeps a transfer alive past transferStall', async () => {
+		const clock = new SimulatedClock();
+		const photo = record();
+		const { actor, fromSender } = setup({ clock, load: async () => [photo] });
+		await waitFor(actor, (s) => s.matches({ library: 'ready' }));
+		actor.send({ type: 'photo.send', photoId: photo.id, peer, to: 'friend', callId: 'c' });
+		clock.increment(10_000);
+		expect(actor.getSnapshot().context.sendFailure?.reason).toBe('peer-unreachable');
+
+		actor.send({ type: 'photo.send', photoId: photo.id, peer, to: 'friend', callId: 'c' });
+		fromSender({ type: 'photo.sendOpen' });
+		clock.increment(14_000);
+		fromSender({ type: 'photo.sendProgress', sent: 5, total: 10 });
+		clock.increment(14_000);
+		expect(actor.getSnapshot().matches({ outbox: { sending: 'transferring' } })).toBe(true);
+		clock.increment(1_000);
+		expect(actor.getSnapshot().matches({ outbox: 'failed' })).toBe(true);
+		expect(actor.getSnapshot().context.sendFailure?.reason).toBe('transfer-failed');
+	});
+
+	test('an incoming photo is received, stored as received from its sender; a second one meanwhile is refused', async () => {
+		const { actor, calls, refuseIncoming, fromReceiver } = setup();
+		const conn = fakeConn();
+		actor.send({ type: 'photo.incoming', conn, from: 'friend', offer: offer(3) });
+		expect(actor.getSnapshot().matches({ inbox: 'receiving' })).toBe(true);
+		expect(calls.receiveInputs[0]).toMatchObject({ conn, offer: offer(3) });
+
+		const other = fakeConn();
+		actor.send({ type: 'photo.incoming', conn: other, from: 'friend', offer: offer(3) });
+		expect(refuseIncoming).toHaveBeenCalledTimes(1);
+
+		fromReceiver({ type: 'photo.receiveProgress', received: 2, total: 3 });
+		expect(actor.getSnapshot().context.incoming?.received).toBe(2);
+		const blob = new Blob([new Uint8Array([7, 8, 9])], { type: 'image/png' });
+		fromReceiver({ type: 'photo.received', blob });
+		await waitFor(actor, (s) => s.matches({ inbox: 'received' }));
+		expect(calls.saves.at(-1)).toMatchObject({ blob, source: 'received', from: 'friend', name: 'x.png' });
+		const ctx = actor.getSnapshot().context;
+		expect(ctx.photos[0]).toMatchObject({ id: ctx.lastReceived, source: 'received', from: 'friend' });
+	});
+
+	test('an offer that is too large or not an image is refused without receiving', () => {
+		const { actor, calls, refuseIncoming } = setup();
+		actor.send({ type: 'photo.incoming', conn: fakeConn(), from: 'friend', offer: { ...offer(), size: 60 * 1024 * 1024 } });
+		actor.send({ type: 'photo.incoming', conn: fakeConn(), from: 'friend', offer: { ...offer(), type: 'text/html' } });
+		expect(refuseIncoming).toHaveBeenCalledTimes(2);
+		expect(calls.receiveInputs).toHaveLength(0);
+		expect(actor.getSnapshot().matches({ inbox: 'idle' })).toBe(true);
+	});
+
+	test('a receive that breaks off or cannot be stored fails with a reason', async () => {
+		let full = false;
+		const { actor, fromReceiver } = setup({
+			save: async (input) => {
+				if (full) throw domError('QuotaExceededError');
+				return record({ blob: input.blob });
+			}
+		});
+		actor.send({ type: 'photo.incoming', conn: fakeConn(), from: 'friend', offer: offer() });
+		fromReceiver({ type: 'photo.receiveFailed' });
+		expect(actor.getSnapshot().context.receiveFailure?.reason).toBe('transfer-failed');
+		full = true;
+		actor.send({ type: 'photo.incoming', conn: fakeConn(), from: 'friend', offer: offer() });
+		fromReceiver({ type: 'photo.received', blob: new Blob([new Uint8Array(3)]) });
+		await waitFor(actor, (s) => s.matches({ inbox: 'failed' }));
+		expect(actor.getSnapshot().context.receiveFailure?.reason).toBe('storage-full');
+	});
+});
+
+describe('photo machine: model-based paths', () => {
+	test('shortest paths replay on the real actor and reach every state', () => {
+		const inert = photoMachine.provide({
+			actors: {
+				takePhoto: fromPromise(never<Shot>),
+				grabFrame: fromPromise(never<Shot>),
+				savePhoto: fromPromise(never<PhotoRecord>),
+				loadPhotos: fromPromise(never<PhotoRecord[]>),
+				deletePhoto: fromPromise(never<string>),
+				sendPhoto: fromCallback(() => () => {}),
+				receivePhoto: fromCallback(() => () => {})
+			},
+			actions: { refuseIncoming: () => {} },
+			// The model tells states apart by value only, so a stream set by `photo.stream` (a
+			// context change) would be forgotten: the camera is taken as live here.
+			guards: { hasStream: () => true }
+		});
+		const one = record({ id: 'only' });
+		const blob = new Blob([new Uint8Array(3)]);
+		const { reached, mismatches, paths } = replayShortestPaths(inert, [
+			{ type: 'photo.stream', stream: videoStream() },
+			{ type: 'photo.take' },
+			{ type: 'xstate.done.actor.takePhoto', output: shot() },
+			{ type: 'xstate.error.actor.takePhoto', error: domError('NotSupportedError') },
+			{ type: 'xstate.done.actor.grabFrame', output: shot('video') },
+			{ type: 'xstate.error.actor.grabFrame', error: domError('EncodingError') },
+			{ type: 'xstate.done.actor.savePhoto', output: one },
+			{ type: 'xstate.error.actor.savePhoto', error: domError('QuotaExceededError') },
+			{ type: 'photo.retrySave' },
+			{ type: 'photo.dismiss' },
+			{ type: 'xstate.done.actor.loadPhotos', output: [one] },
+			{ type: 'xstate.error.actor.loadPhotos', error: domError('InvalidStateError') },
+			{ type: 'photo.reload' },
+			{ type: 'photo.delete', id: 'only' },
+			{ type: 'xstate.done.actor.deletePhoto', output: 'only' },
+			{ type: 'photo.send', photoId: 'only', peer, to: 'friend', callId: 'c' },
+			{ type: 'photo.sendOpen' },
+			{ type: 'photo.sent' },
+			{ type: 'photo.sendFailed', reason: 'transfer-failed' },
+			{ type: 'photo.incoming', conn: fakeConn(), from: 'friend', offer: offer() },
+			{ type: 'photo.received', blob },
+			{ type: 'photo.receiveFailed' },
+			{ type: 'xstate.done.actor.storeReceived', output: record({ source: 'received', from: 'friend' }) }
+		] as never[]);
+		expect(mismatches).toEqual([]);
+		expect(paths).toBeGreaterThan(0);
+		expect([...reached].sort()).toEqual(allStatePaths(photoMachine).sort());
+	});
+});
+
+/** A child stand-in that records what the session sends it. */
+function recorder(id: string, log: { to: string; event: Record<string, unknown> }[]) {
+	return createMachine({
+		id,
+		on: { '*': { actions: ({ event }) => log.push({ to: id, event: event as Record<string, unknown> }) } }
+	});
+}
+
+describe('session routes photos', () => {
+	function session(load?: () => Promise<unknown>) {
+		const log: { to: string; event: Record<string, unknown> }[] = [];
+		const refusePhoto = vi.fn();
+		let loads = 0;
+		const machine = sessionMachine.provide({
+			actors: {
+				permission: recorder('permission', log) as never,
+				capture: recorder('capture', log) as never,
+				signaling: recorder('signaling', log) as never,
+				// A recorder stands in for the photo machine the real loader imports.
+				loadPhotoMachine: fromCallback(({ sendBack }) => {
+					loads++;
+					(load ? load() : Promise.resolve(recorder('photo', log))).then(
+						(machine) => sendBack({ type: 'photo.machineLoaded', machine }),
+						() => sendBack({ type: 'photo.machineFailed' })
+					);
+				}),
+				call: callMachine.provide({
+					actors: {
+						mediaCall: fromCallback(() => () => {}),
+						openMicrophone: fromPromise(async (): Promise<MediaStreamTrack | null> => null),
+						ice: fromCallback(() => () => {}) as never
+					},
+					actions: { sendDecline: () => {}, sendCancel: () => {}, reportEnded: () => {} }
+				})
+			},
+			actions: { refusePhoto, rejectBusy: () => {} }
+		});
+		const actor = createActor(machine).start();
+		const toPhoto = () => log.filter((e) => e.to === 'photo').map((e) => e.event);
+		const loaded = () => waitFor(actor, (s) => !!s.context.photo);
+		return { actor, refusePhoto, toPhoto, loaded, loads: () => loads };
+	}
+	const sessionPeer = { disconnected: false, destroyed: false } as unknown as Peer;
+
+	async function connectedCall(actor: ReturnType<typeof session>['actor']) {
+		actor.send({ type: 'signaling.peer', peer: sessionPeer });
+		actor.send({ type: 'signaling.incomingCall', call: { peer: 'friend', metadata: { callId: 'call-1' } } as unknown as MediaConnection });
+		const call = actor.getSnapshot().context.call as AnyActorRef;
+		call.send({ type: 'call.accept' });
+		await waitFor(call, (s) => s.matches({ connecting: 'answering' }));
+		call.send({ type: 'ice.connected' });
+		await waitFor(call, (s) => s.matches('connected'));
+	}
+
+	test('no photo machine until photos are needed; the first tap loads it once, then it gets the camera and the tap', async () => {
+		const { actor, toPhoto, loaded, loads } = session();
+		const stream = videoStream();
+		actor.send({ type: 'capture.live', stream });
+		expect(actor.getSnapshot().context.photo).toBeNull();
+		expect(actor.system.get('photo')).toBeUndefined();
+		actor.send({ type: 'photo.take' });
+		actor.send({ type: 'photo.take' });
+		expect(actor.getSnapshot().context.photoLoading).toBe(true);
+		await loaded();
+		expect(loads()).toBe(1);
+		expect(actor.system.get('photo')).toBe(actor.getSnapshot().context.photo);
+		expect(toPhoto()).toEqual([{ type: 'photo.stream', stream }, { type: 'photo.take' }, { type: 'photo.take' }]);
+		expect(actor.getSnapshot().context.photoQueue).toEqual([]);
+	});
+
+	test('once loaded, camera changes reach it directly, the loss of the camera too', async () => {
+		const { actor, toPhoto, loaded } = session();
+		actor.send({ type: 'photo.load' });
+		await loaded();
+		const stream = videoStream();
+		actor.send({ type: 'capture.live', stream });
+		actor.send({ type: 'capture.failed', failure: { reason: 'no-camera', message: '' } });
+		actor.send({ type: 'capture.failed', failure: { reason: 'permission-denied', message: '' } });
+		expect(toPhoto()).toEqual([
+			{ type: 'photo.stream', stream: null },
+			{ type: 'photo.stream', stream },
+			{ type: 'photo.stream', stream: null },
+			{ type: 'photo.stream', stream: null }
+		]);
+	});
+
+	test('a load that fails (offline, not cached) lets the next tap try again', async () => {
+		let fail = true;
+		const log: { to: string; event: Record<string, unknown> }[] = [];
+		const { actor, loads } = session(async () => {
+			if (fail) throw new Error('offline');
+			return recorder('photo', log);
+		});
+		actor.send({ type: 'photo.take' });
+		await waitFor(actor, (s) => !s.context.photoLoading);
+		expect(actor.getSnapshot().context).toMatchObject({ photo: null, photoQueue: [] });
+		fail = false;
+		actor.send({ type: 'photo.take' });
+		await waitFor(actor, (s) => !!s.context.photo);
+		expect(loads()).toBe(2);
+		expect(log.map((e) => e.event.type)).toEqual(['photo.stream', 'photo.take']);
+	});
+
+	test('sendToPeer outside a call goes on without a peer; in a connected call it names the peer and call', async () => {
+		const { actor, toPhoto, loaded } = session();
+		actor.send({ type: 'photo.sendToPeer', photoId: 'p' });
+		await loaded();
+		expect(toPhoto().at(-1)).toEqual({ type: 'photo.send', photoId: 'p', peer: null, to: null, callId: null });
+		await connectedCall(actor);
+		actor.send({ type: 'photo.sendToPeer', photoId: 'p' });
+		expect(toPhoto().at(-1)).toEqual({ type: 'photo.send', photoId: 'p', peer: sessionPeer, to: 'friend', callId: 'call-1' });
+	});
+
+	test('photo offers: only from the connected call’s peer naming that call (loading the machine if needed); others refused', async () => {
+		const { actor, toPhoto, refusePhoto, loaded } = session();
+		const conn = fakeConn();
+		actor.send({ type: 'signaling.photo', from: 'friend', conn, offer: offer() });
+		expect(refusePhoto).toHaveBeenCalledTimes(1); // no call yet
+		expect(actor.getSnapshot().context.photoLoading).toBe(false);
+		await connectedCall(actor);
+		actor.send({ type: 'signaling.photo', from: 'stranger', conn, offer: offer() });
+		actor.send({ type: 'signaling.photo', from: 'friend', conn, offer: { ...offer(), callId: 'old-call' } });
+		expect(refusePhoto).toHaveBeenCalledTimes(3);
+		actor.send({ type: 'signaling.photo', from: 'friend', conn, offer: offer() });
+		await loaded();
+		expect(toPhoto().filter((e) => e.type === 'photo.incoming')).toEqual([{ type: 'photo.incoming', conn, from: 'friend', offer: offer() }]);
+	});
+});
+
+describe('photo offers and the transfer protocol', () => {
+	test('offers are validated: size, type, name length', () => {
+		expect(isPhotoOffer(offer())).toBe(true);
+		expect(isPhotoOffer({ ...offer(), type: 'text/html' })).toBe(false);
+		expect(isPhotoOffer({ ...offer(), size: 0 })).toBe(false);
+		expect(isPhotoOffer({ ...offer(), size: 51 * 1024 * 1024 })).toBe(false);
+		expect(isPhotoOffer({ ...offer(), name: 'x'.repeat(201) })).toBe(false);
+		expect(isPhotoOffer(null)).toBe(false);
+	});
+
+	/**
+	 * Two fake DataConnections joined by a pipe whose channel only drains when the test says:
+	 * the sender must stop at the high-water mark and go on at `bufferedamountlow`.
+	 */
+	function pipe() {
+		type Handler = (data?: unknown) => void;
+		class End {
+			open = false;
+			handlers = new Map<string, Set<Handler>>();
+			other!: End;
+			sent: unknown[] = [];
+			dataChannel = {
+				bufferedAmount: 0,
+				bufferedAmountLowThreshold: 0,
+				low: [] as (() => void)[],
+				addEventListener: (_type: string, fn: () => void) => this.dataChannel.low.push(fn)
+			};
+			on(event: string, fn: Handler) {
+				if (!this.handlers.has(event)) this.handlers.set(event, new Set());
+				this.handlers.get(event)!.add(fn);
+				return this;
+			}
+			off(event: string, fn: Handler) {
+				this.handlers.get(event)?.delete(fn);
+				return this;
+			}
+			removeAllListeners() {
+				this.handlers.clear();
+			}
+			emit(event: string, data?: unknown) {
+				for (const fn of [...(this.handlers.get(event) ?? [])]) fn(data);
+			}
+			send(data: unknown) {
+				this.sent.push(data);
+				if (typeof data === 'string') this.other.emit('data', data);
+				else this.dataChannel.bufferedAmount += (data as ArrayBuffer).byteLength;
+			}
+			delivered = new Set<ArrayBuffer>();
+			/** Delivers up to `bytes` of queued binary messages to the other side. */
+			drain(bytes = Infinity) {
+				let budget = bytes;
+				for (const msg of this.sent) {
+					if (typeof msg === 'string' || this.delivered.has(msg as ArrayBuffer) || budget <= 0) continue;
+					const buf = msg as ArrayBuffer;
+					this.delivered.add(buf);
+					budget -= buf.byteLength;
+					this.dataChannel.bufferedAmount -= buf.byteLength;
+					this.other.emit('data', buf);
+				}
+				if (this.dataChannel.bufferedAmount <= this.dataChannel.bufferedAmountLowThreshold) {
+					this.dataChannel.low.splice(0).forEach((fn) => fn());
+				}
+			}
+			close() {
+				if (!this.open) return;
+				this.open = false;
+				this.emit('close');
+				this.other.close();
+			}
+		}
+		const a = new End();
+		const b = new End();
+		a.other = b;
+		b.other = a;
+		const openBoth = () => {
+			a.open = b.open = true;
+			a.emit('open');
+			b.emit('open');
+		};
+		return { a, b, openBoth };
+	}
+
+	test('3 MB arrive byte-identical in 16 KiB chunks, never queueing past the high-water mark', async () => {
+		const size = 3 * 1024 * 1024 + 123;
+		const bytes = new Uint8Array(size);
+		for (let i = 0; i < size; i++) bytes[i] = (i * 31 + (i >> 8)) & 255;
+		const blob = new Blob([bytes], { type: 'image/png' });
+		const { a, b, openBoth } = pipe();
+		const sentEvents: { type: string }[] = [];
+		const gotEvents: { type: string; blob?: Blob }[] = [];
+		let maxQueued = 0;
+		const sendSpy = a.send.bind(a);
+		a.send = (data: unknown) => {
+			if (typeof data !== 'string') {
+				expect(a.dataChannel.bufferedAmount).toBeLessThanOrEqual(highWater);
+				expect((data as ArrayBuffer).byteLength).toBeLessThanOrEqual(chunkBytes);
+			}
+			sendSpy(data);
+			maxQueued = Math.max(maxQueued, a.dataChannel.bufferedAmount);
+		};
+		const peerStub = { connect: () => a } as unknown as Peer;
+		const stopSend = startSend(
+			{ peer: peerStub, to: 'friend', callId: 'c', photo: { blob, name: 'n.png', type: 'image/png', size } },
+			(e) => sentEvents.push(e)
+		);
+		const stopReceive = startReceive({ conn: b as unknown as DataConnection, offer: { callId: 'c', name: 'n.png', size, type: 'image/png' } }, (e) =>
+			gotEvents.push(e)
+		);
+		openBoth();
+		// Let the sender fill the channel up to the mark, then drain in slices.
+		for (let round = 0; round < 200 && !sentEvents.some((e) => e.type === 'photo.sent'); round++) {
+			await new Promise((r) => setTimeout(r, 0));
+			const queuedBefore = a.dataChannel.bufferedAmount;
+			if (round > 0) expect(queuedBefore).toBeLessThanOrEqual(highWater + chunkBytes);
+			a.drain(512 * 1024);
+		}
+		expect(sentEvents.map((e) => e.type)).toContain('photo.sendOpen');
+		expect(sentEvents.at(-1)).toEqual({ type: 'photo.sent' });
+		expect(maxQueued).toBeGreaterThan(highWater / 2); // it did have to wait
+		expect(maxQueued).toBeLessThanOrEqual(highWater + chunkBytes);
+		const progress = sentEvents.filter((e) => e.type === 'photo.sendProgress').length;
+		expect(progress).toBeGreaterThan(3);
+		expect(progress).toBeLessThanOrEqual(22);
+		const received = gotEvents.find((e) => e.type === 'photo.received')!.blob!;
+		expect(received.size).toBe(size);
+		// Buffer.equals: toEqual on 3 MB of elements is needlessly slow.
+		expect(Buffer.from(await received.arrayBuffer()).equals(Buffer.from(bytes))).toBe(true);
+		stopSend();
+		stopReceive();
+	});
+
+	test('the sender learns of a refusal and of a close before the end', async () => {
+		const refused = pipe();
+		const events: { type: string; reason?: string }[] = [];
+		startSend(
+			{ peer: { connect: () => refused.a } as unknown as Peer, to: 'f', callId: 'c', photo: { blob: new Blob([new Uint8Array(5)]), name: 'n', type: 'image/png', size: 5 } },
+			(e) => events.push(e)
+		);
+		refused.openBoth();
+		refused.b.send(JSON.stringify({ t: 'refuse' }));
+		expect(events).toEqual([{ type: 'photo.sendFailed', reason: 'peer-unreachable' }]);
+
+		const cut = pipe();
+		const events2: { type: string; reason?: string }[] = [];
+		const size = 100_000;
+		startSend(
+			{ peer: { connect: () => cut.a } as unknown as Peer, to: 'f', callId: 'c', photo: { blob: new Blob([new Uint8Array(size)]), name: 'n', type: 'image/png', size } },
+			(e) => events2.push(e)
+		);
+		const got: { type: string }[] = [];
+		startReceive({ conn: cut.b as unknown as DataConnection, offer: { callId: 'c', name: 'n', size, type: 'image/png' } }, (e) => got.push(e));
+		cut.openBoth();
+		await new Promise((r) => setTimeout(r, 0));
+		cut.a.drain(chunkBytes * 2);
+		cut.b.close();
+		expect(events2.at(-1)).toEqual({ type: 'photo.sendFailed', reason: 'transfer-failed' });
+		expect(got.at(-1)).toEqual({ type: 'photo.receiveFailed' });
+	});
+});
