@@ -181,29 +181,34 @@ async function hangUp(client: Client, a: Page, b: Page) {
 /**
  * Epoch ms of the far side's first frame from the new camera. Both the app and the bare page
  * stop the old camera before opening the next (Android refuses two at once), so the far side's
- * frames pause; the first frame after a pause longer than `gapMs` that began after `after` is
- * the new camera's. (Chromium's fake cameras all paint the same pattern, so pixels cannot tell
- * them apart.)
+ * frames pause: the first frame after the flip that ends a gap longer than 2.5 typical frame
+ * intervals (measured just before the flip) is the new camera's. Chromium's fake cameras all
+ * paint the same pattern, so pixels cannot tell them apart.
  */
-function firstFrameAfterGap(page: Page, selector: string, gapMs = 90, timeout = 10_000): Promise<number> {
+function firstFrameAfterGap(page: Page, selector: string, timeout = 10_000): Promise<number> {
 	return page.evaluate(
-		([sel, gap, ms]) =>
+		([sel, ms]) =>
 			new Promise<number>((resolve, reject) => {
 				const v = document.querySelector(sel as string) as HTMLVideoElement;
 				const w = window as unknown as { __flipAt?: number };
 				const start = performance.now();
-				let last = Date.now();
+				const times: number[] = [];
 				const onFrame = () => {
 					const t = Date.now();
 					const flipAt = w.__flipAt;
-					if (flipAt !== undefined && t - last > (gap as number) && last >= flipAt - (gap as number)) return resolve(t);
-					last = t;
+					if (flipAt === undefined) times.push(t);
+					else if (t > flipAt) {
+						const intervals = times.slice(-11).map((x, i, a) => (i ? x - a[i - 1] : 0)).slice(1).sort((x, y) => x - y);
+						const typical = intervals[Math.floor(intervals.length / 2)] ?? 50;
+						if (t - times[times.length - 1] > 2.5 * typical) return resolve(t);
+						times.push(t);
+					}
 					if (performance.now() - start > (ms as number)) return reject(new Error('no new-camera frame'));
 					v.requestVideoFrameCallback(onFrame);
 				};
 				v.requestVideoFrameCallback(onFrame);
 			}),
-		[selector, gapMs, timeout] as const
+		[selector, timeout] as const
 	);
 }
 
@@ -229,7 +234,7 @@ async function flipOnce(client: Client, a: Page, b: Page): Promise<number> {
 	await a.waitForTimeout(1500);
 	await b.evaluate(() => delete (window as unknown as { __flipAt?: number }).__flipAt);
 	const fresh = firstFrameAfterGap(b, client.sel.remote);
-	await b.waitForTimeout(200);
+	await b.waitForTimeout(1200);
 	const t0 = await clickAt(a, client.sel.flip);
 	await b.evaluate((t) => ((window as unknown as { __flipAt?: number }).__flipAt = t), t0);
 	const t1 = await fresh;
