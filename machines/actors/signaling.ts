@@ -212,6 +212,8 @@ export const peerConnection = fromCallback<PeerCommand, void>(({ sendBack, recei
 	let last: { config: SignalingConfig; id: string | null; token: string } | null = null;
 	let generation = 0;
 	const send = (e: PeerActorEvent) => sendBack(e);
+	// Start fetching PeerJS now, while the config and identity load, not after them.
+	void loadPeer().catch(() => {});
 
 	const create = async (config: SignalingConfig, id: string | null, token: string) => {
 		const mine = ++generation;
