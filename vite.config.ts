@@ -25,7 +25,7 @@ export default defineConfig({
 				theme_color: '#0b1220',
 				background_color: '#0b1220',
 				categories: ['social', 'photo'],
-				// Rendered from one drawing by scripts/icons.js.
+				// Rendered from one drawing by src/server/icons.js.
 				icons: [
 					{ src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
 					{ src: '/icons/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },

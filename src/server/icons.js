@@ -1,5 +1,5 @@
 // Renders the app icons from one SVG drawing with headless Chromium (no image toolchain needed):
-// `node scripts/icons.js`. The outputs are checked in under static/; rerun after changing the art.
+// `node src/server/icons.js`. The outputs are checked in under static/; rerun after changing the art.
 //   favicon.svg               the drawing itself (browser tab)
 //   icons/icon-{192,512}.png  "any": rounded tile, transparent corners
 //   icons/maskable-{192,512}.png  full-bleed tile, glyph inside the 80 % safe circle
@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const out = path.join(root, 'static');
 
 /** The glyph on a 512 grid: a camera with a green "online" light. */
