@@ -266,29 +266,23 @@ describe('call machine: incoming', () => {
 });
 
 describe('call machine: model-based', () => {
+	/** Inert implementations: the replay sends the model's events itself. */
+	const machine = callMachine.provide({
+		actors: {
+			mediaCall: fromCallback(() => () => {}),
+			openMicrophone: fromPromise(() => new Promise<MediaStreamTrack | null>(() => {})),
+			ice: fromCallback(() => () => {}) as never
+		},
+		actions: { sendDecline: () => {}, sendCancel: () => {}, reportEnded: () => {} }
+	});
+
 	test.each(['outgoing', 'incoming'] as const)('%s: shortest paths replay on the real actor', (direction) => {
-		const machine = callMachine.provide({
-			actors: {
-				mediaCall: fromCallback(() => () => {}),
-				openMicrophone: fromPromise(() => new Promise<MediaStreamTrack | null>(() => {})),
-				ice: fromCallback(() => () => {}) as never
-			},
-			actions: { sendDecline: () => {}, sendCancel: () => {}, reportEnded: () => {} }
-		});
 		const input: CallInput = { direction, remoteId: 'far', callId: 'c1', peer: null, localStream: videoStream() };
 		const { mismatches } = replayShortestPaths(machine, sampleEvents, input);
 		expect(mismatches).toEqual([]);
 	});
 
 	test('both directions together reach every state', () => {
-		const machine = callMachine.provide({
-			actors: {
-				mediaCall: fromCallback(() => () => {}),
-				openMicrophone: fromPromise(() => new Promise<MediaStreamTrack | null>(() => {})),
-				ice: fromCallback(() => () => {}) as never
-			},
-			actions: { sendDecline: () => {}, sendCancel: () => {}, reportEnded: () => {} }
-		});
 		const reached = new Set<string>();
 		for (const direction of ['outgoing', 'incoming'] as const) {
 			const input: CallInput = { direction, remoteId: 'far', callId: 'c1', peer: null, localStream: videoStream() };
