@@ -2,11 +2,13 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import {
 	decodesFrames,
-	instrumentWebRtc,
+	dialId,
+	openAppPage,
+	peerIdOf,
+	placeCall,
 	launch,
 	liveTracks,
 	openPcs,
-	phonePage,
 	startServer,
 	stateOf,
 	textOf,
@@ -27,29 +29,16 @@ afterAll(async () => {
 });
 
 async function openApp(): Promise<{ page: Page; id: string }> {
-	const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
-	await context.addInitScript(instrumentWebRtc);
-	const page = await phonePage(browser, context);
-	await page.goto(server.url);
-	await waitForState(page, 'signaling', 'open');
-	await waitForState(page, 'capture', 'live');
-	const id = (await page.getByTestId('peer-id').textContent())!.trim();
+	const page = await openAppPage(browser, server.url);
+	const id = await peerIdOf(page);
 	expect(id).not.toBe('');
 	return { page, id };
-}
-
-async function dial(from: Page, to: string) {
-	await from.getByTestId('dial-input').fill(to);
-	await from.getByTestId('dial').click();
 }
 
 async function connect(): Promise<{ a: Page; b: Page; aId: string; bId: string }> {
 	const { page: a, id: aId } = await openApp();
 	const { page: b, id: bId } = await openApp();
-	await dial(a, bId);
-	await waitForState(b, 'call', 'ringing');
-	await b.getByTestId('accept').click();
-	await Promise.all([waitForState(a, 'call', 'connected'), waitForState(b, 'call', 'connected')]);
+	await placeCall(a, b);
 	return { a, b, aId, bId };
 }
 
@@ -88,7 +77,7 @@ describe('calls between two real pages through the embedded PeerServer', () => {
 	test('decline reaches the caller within 2 s with a message', async () => {
 		const { page: a } = await openApp();
 		const { page: b, id: bId } = await openApp();
-		await dial(a, bId);
+		await dialId(a, bId);
 		await waitForState(b, 'call', 'ringing');
 		await b.getByTestId('decline').click();
 		await waitForState(a, 'call', 'ended', 2000);
@@ -101,7 +90,7 @@ describe('calls between two real pages through the embedded PeerServer', () => {
 	test('a third caller gets busy while a call is up', async () => {
 		const { a, b, bId } = await connect();
 		const { page: c } = await openApp();
-		await dial(c, bId);
+		await dialId(c, bId);
 		await waitForState(c, 'call', 'ended', 3000);
 		await expect.poll(() => textOf(c, 'error')).toContain('busy');
 		expect(await stateOf(b, 'call')).toBe('connected');
@@ -111,7 +100,7 @@ describe('calls between two real pages through the embedded PeerServer', () => {
 
 	test('dialing an unknown ID fails with peer-unavailable within 2 s', async () => {
 		const { page: a } = await openApp();
-		await dial(a, 'nobody-here-123');
+		await dialId(a, 'nobody-here-123');
 		await waitForState(a, 'call', 'failed', 2500);
 		await expect.poll(() => textOf(a, 'error')).toContain('Nobody is online with that ID');
 		await closeAll(a);

@@ -197,3 +197,31 @@ export async function setCameraPermission(
 	});
 	// Not detached: CDP drops its permission overrides when the session that set them goes.
 }
+
+/** A phone-sized, WebRTC-instrumented app page with its camera live (and signaling open). */
+export async function openAppPage(browser: Browser, url: string, { waitOpen = true } = {}): Promise<Page> {
+	const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+	await context.addInitScript(instrumentWebRtc);
+	const page = await context.newPage();
+	await page.goto(url);
+	await waitForState(page, 'capture', 'live');
+	if (waitOpen) await waitForState(page, 'signaling', 'open');
+	return page;
+}
+
+export async function peerIdOf(page: Page): Promise<string> {
+	return ((await page.getByTestId('peer-id').textContent()) ?? '').trim();
+}
+
+export async function dialId(from: Page, to: string): Promise<void> {
+	await from.getByTestId('dial-input').fill(to);
+	await from.getByTestId('dial').click();
+}
+
+/** `a` dials `b`, `b` accepts; resolves when both are connected. */
+export async function placeCall(a: Page, b: Page): Promise<void> {
+	await dialId(a, await peerIdOf(b));
+	await waitForState(b, 'call', 'ringing');
+	await b.getByTestId('accept').click();
+	await Promise.all([waitForState(a, 'call', 'connected'), waitForState(b, 'call', 'connected')]);
+}

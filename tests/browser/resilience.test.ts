@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import {
 	decodesFrames,
-	instrumentWebRtc,
+	openAppPage,
+	peerIdOf,
+	placeCall,
 	launch,
 	openPcs,
 	startServer,
@@ -22,25 +24,7 @@ afterAll(async () => {
 	await browser?.close();
 });
 
-async function openApp(url: string, waitOpen = true): Promise<Page> {
-	const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
-	await context.addInitScript(instrumentWebRtc);
-	const page = await context.newPage();
-	await page.goto(url);
-	await waitForState(page, 'capture', 'live');
-	if (waitOpen) await waitForState(page, 'signaling', 'open');
-	return page;
-}
-
-const peerId = async (page: Page) => ((await page.getByTestId('peer-id').textContent()) ?? '').trim();
-
-async function call(a: Page, b: Page) {
-	await a.getByTestId('dial-input').fill(await peerId(b));
-	await a.getByTestId('dial').click();
-	await waitForState(b, 'call', 'ringing');
-	await b.getByTestId('accept').click();
-	await Promise.all([waitForState(a, 'call', 'connected'), waitForState(b, 'call', 'connected')]);
-}
+const openApp = (url: string, waitOpen = true) => openAppPage(browser, url, { waitOpen });
 
 /** Time (ms) until the root's data-<attr> leaves/enters a value, polled in the page. */
 function timeUntil(page: Page, attr: string, predicate: string, timeout: number): Promise<number> {
@@ -67,7 +51,7 @@ describe('resilience', () => {
 		try {
 			const a = await openApp(server.url);
 			const b = await openApp(server.url);
-			await call(a, b);
+			await placeCall(a, b);
 			// A renderer crash: no DTLS close, no data-channel close, no BYE of any kind.
 			const cdp = await b.context().newCDPSession(b);
 			void cdp.send('Page.crash').catch(() => {});
@@ -91,8 +75,8 @@ describe('resilience', () => {
 			const a = await openApp(server.url);
 			const b = await openApp(server.url);
 			const c = await openApp(server.url);
-			const aId = await peerId(a);
-			await call(a, b);
+			const aId = await peerIdOf(a);
+			await placeCall(a, b);
 			await server.close();
 			await waitForState(a, 'signaling', ['disconnected', 'reconnecting']);
 			expect(await decodesFrames(a, 'remote-video')).toBe(true);
@@ -101,14 +85,14 @@ describe('resilience', () => {
 			const back = await timeUntil(a, 'signaling', "v === 'open'", 10_000);
 			expect(back).toBeLessThan(10_000);
 			await waitForState(c, 'signaling', 'open', 10_000);
-			expect(await peerId(a)).toBe(aId);
+			expect(await peerIdOf(a)).toBe(aId);
 			expect(await stateOf(a, 'call')).toBe('connected');
 			expect(await decodesFrames(b, 'remote-video')).toBe(true);
 			// After hanging up, a new call goes through the restarted server.
 			await a.getByTestId('hangup').click();
 			await waitForState(b, 'call', 'ended', 5000);
 			await b.getByTestId('call-dismiss').click();
-			await call(c, a);
+			await placeCall(c, a);
 			expect(await decodesFrames(c, 'remote-video')).toBe(true);
 			for (const p of [a, b, c]) await p.context().close();
 		} finally {
@@ -130,7 +114,7 @@ describe('resilience', () => {
 			peers = await startServer({ app: false, port: signalingPort });
 			const registered = await timeUntil(a, 'signaling', "v === 'open'", 10_000);
 			expect(registered).toBeLessThan(10_000);
-			expect(await peerId(a)).not.toBe('');
+			expect(await peerIdOf(a)).not.toBe('');
 			await a.context().close();
 		} finally {
 			await appServer.close();
@@ -142,7 +126,7 @@ describe('resilience', () => {
 		const server = await startServer();
 		try {
 			const a = await openApp(server.url);
-			const taken = await peerId(a);
+			const taken = await peerIdOf(a);
 			const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
 			// Another device saved the same ID with its own token.
 			await context.addInitScript((id) => {
@@ -154,7 +138,7 @@ describe('resilience', () => {
 			await expect.poll(() => textOf(b, 'error')).toContain('in use somewhere else');
 			await b.getByTestId('fresh-id').click();
 			await waitForState(b, 'signaling', 'open');
-			const fresh = await peerId(b);
+			const fresh = await peerIdOf(b);
 			expect(fresh).not.toBe('');
 			expect(fresh).not.toBe(taken);
 			// The original holder keeps its ID and stays open.
@@ -174,7 +158,7 @@ describe('resilience', () => {
 		try {
 			const a = await openApp(server.url);
 			const b = await openApp(server.url);
-			await call(a, b);
+			await placeCall(a, b);
 			await expect.poll(() => a.getByTestId('call-stats').getAttribute('data-route'), { timeout: 5000 }).toBe('relay');
 			const pcsBefore = await a.evaluate(() => (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.length);
 			await turn.kill();
