@@ -9,7 +9,8 @@
  *   soak: 50 dial/hang-up cycles; open pcs, live call tracks, JS heap growth after GC
  *   sizes: first-load and before-call JS (gzip), from the build
  *
- * Env: RUNS (default 20), SOAK (default 50).
+ * Env: RUNS (default 20), FLIPS (default RUNS), SOAK (default 50); BENCH_TRACE=1 prints each
+ * dial's timeline on the callee, BENCH_RAW=1 every sample.
  */
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -18,6 +19,7 @@ import { instrumentWebRtc, launch, root, startServer, type Served } from '../bro
 
 const RUNS = Number(process.env.RUNS ?? 20);
 const SOAK = Number(process.env.SOAK ?? 50);
+const FLIPS = Number(process.env.FLIPS ?? RUNS);
 
 interface Client {
 	name: 'app' | 'bare';
@@ -327,7 +329,7 @@ async function main() {
 			await dialOnce(c, a, b, bId);
 			extraOffers[c.name] = -((await offers(a)) + (await offers(b)));
 		}
-		for (let i = 0; i < RUNS; i++) {
+		for (let i = 0; i < FLIPS; i++) {
 			for (const c of clients) {
 				const { a, b } = pairs.get(c.name)!;
 				flip[c.name].push(await flipOnce(c, a, b));
@@ -345,7 +347,7 @@ async function main() {
 			dial: row('dial → far first frame', dial.app, dial.bare),
 			flip: row('flip → far first new-camera frame', flip.app, flip.bare)
 		};
-		console.log(`offers during ${RUNS * 3} flips per side: app ${extraOffers.app}, bare ${extraOffers.bare}`);
+		console.log(`offers during ${FLIPS * 3} flips per side: app ${extraOffers.app}, bare ${extraOffers.bare}`);
 
 		// Soak: the app only, the pair above.
 		const { a, b, bId } = pairs.get('app')!;
