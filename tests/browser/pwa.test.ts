@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { buildDir, chromiumArgs, chromiumPath, launch, startServer, stateOf, textOf, waitForState, type Served } from './harness';
 import { measure } from '../bench/size.js';
+import { QUIET_MS } from '../../src/lib/pwa-updates';
 
 /** While set, the server answers /sw.js with the built worker plus this text: byte-different,
  * so the browser installs it as a new version (which then waits, as DESIGN.md asks). */
@@ -175,6 +176,31 @@ describe('installable offline PWA', () => {
 			expect(await marked(page)).toBe(true);
 			expect(await page.getByTestId('offline').count()).toBe(0);
 			expect((await textOf(page, 'peer-id')).trim()).toBe(id);
+		} finally {
+			await close();
+		}
+	});
+
+	test('the service worker waits until signaling is open and no call is being set up, then registers', async () => {
+		const { page: a, context, close } = await persistent();
+		const registered = (p: Page) => p.evaluate(async () => !!(await navigator.serviceWorker.getRegistration('/')));
+		try {
+			await ready(a);
+			const b = await context.newPage();
+			await ready(b);
+			// Dialled at once: both pages are ringing / calling well past the quiet period.
+			await a.getByTestId('dial-input').fill((await textOf(b, 'peer-id')).trim());
+			await a.getByTestId('dial').click();
+			await waitForState(b, 'call', 'ringing');
+			await b.waitForTimeout(QUIET_MS + 1500);
+			expect(await registered(a)).toBe(false);
+			expect(await registered(b)).toBe(false);
+			await b.getByTestId('accept').click();
+			await Promise.all([waitForState(a, 'call', 'connected'), waitForState(b, 'call', 'connected')]);
+			// A connected call no longer needs the server: the worker installs during it.
+			await expect.poll(() => registered(a), { timeout: 15_000 }).toBe(true);
+			await controlled(a);
+			await waitForState(a, 'call', 'connected');
 		} finally {
 			await close();
 		}
