@@ -141,16 +141,27 @@ export interface SessionHandle {
 	log: InspectionLog;
 }
 
-export function createSession(): SessionHandle {
-	const log = new InspectionLog();
-	const actor = createActor(sessionMachine, {
-		id: 'session',
-		inspect: (ev) => {
-			log.record(ev);
-			for (const observe of log.observers) observe(ev);
-		}
-	});
-	return { actor, log };
+let running: SessionHandle | null = null;
+
+/**
+ * The page's one running session, started on first use. src/hooks.client.ts asks for it before
+ * SvelteKit loads and mounts the first route, so the camera and the PeerServer registration
+ * start while the UI is still being built (they used to wait for the root layout to mount).
+ */
+export function startSession(): SessionHandle {
+	if (!running) {
+		const log = new InspectionLog();
+		const actor = createActor(sessionMachine, {
+			id: 'session',
+			inspect: (ev) => {
+				log.record(ev);
+				for (const observe of log.observers) observe(ev);
+			}
+		});
+		running = { actor, log };
+		actor.start();
+	}
+	return running;
 }
 
 export function provideSession(handle: SessionHandle): void {
