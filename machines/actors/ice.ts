@@ -92,8 +92,9 @@ export const pollStats = fromCallback<{ type: string }, { pc: RTCPeerConnection;
 				() => {}
 			);
 		};
+		// No sample at once: a new pc has no media yet, and getStats() then would compete with
+		// the offer/answer and ICE checks that decide how soon the call connects.
 		const timer = setInterval(tick, input.intervalMs);
-		tick();
 		return () => {
 			stopped = true;
 			clearInterval(timer);
