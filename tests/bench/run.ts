@@ -5,7 +5,7 @@
  *
  *   dial → far side's first remote frame   (requestVideoFrameCallback on the callee)
  *   flip → far side's first frame of the new camera (and the offers it took: must be 0)
- *   page load → registered with the PeerServer
+ *   page load → registered with the PeerServer, and within it new Peer → open
  *   soak: 50 dial/hang-up cycles; open pcs, live call tracks, JS heap growth after GC
  *   sizes: first-load and before-call JS (gzip), from the build
  *
@@ -77,6 +77,7 @@ async function openClient(browser: Browser, server: Served, client: Client): Pro
 	await context.addInitScript({ content: 'window.__name = (f) => f;' });
 	await context.addInitScript(instrumentWebRtc);
 	await context.addInitScript(watchRemoteFrames);
+	await context.addInitScript(watchRegistration);
 	const page = await context.newPage();
 	await page.goto(server.url + client.path);
 	// Registration: navigation start → registered with the PeerServer, polled in the page.
@@ -129,6 +130,31 @@ const watchRemoteFrames = () => {
 		}
 	}
 	window.RTCPeerConnection = Probed as typeof RTCPeerConnection;
+};
+
+/**
+ * Init script: PeerJS's own registration, the same probe for both clients: a new Peer without
+ * a saved ID first fetches one (`…/id?ts=`), then opens its WebSocket, and is open when the
+ * server's OPEN message arrives.
+ */
+const watchRegistration = () => {
+	const w = window as unknown as { __peerNewAt?: number; __peerOpenAt?: number };
+	const nativeFetch = window.fetch;
+	window.fetch = (input, init) => {
+		const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+		if (/\/id\?ts=/.test(url)) w.__peerNewAt ??= performance.now();
+		return nativeFetch(input, init);
+	};
+	const NativeSocket = window.WebSocket;
+	class Probed extends NativeSocket {
+		constructor(url: string | URL, protocols?: string | string[]) {
+			super(url, protocols);
+			this.addEventListener('message', (e) => {
+				if (typeof e.data === 'string' && e.data.includes('"OPEN"')) w.__peerOpenAt ??= performance.now();
+			});
+		}
+	}
+	window.WebSocket = Probed as typeof WebSocket;
 };
 
 /** Epoch ms of the first remote video frame decoded after `count` frames were recorded. */
@@ -297,6 +323,7 @@ async function main() {
 		// Dial: a fresh pair of pages per run, so every run is a first call after page load
 		// (redialing within a second of a hang-up measured the bare page's teardown instead).
 		const reg: Record<string, number[]> = { app: [], bare: [] };
+		const peerOpen: Record<string, number[]> = { app: [], bare: [] };
 		const dial: Record<string, number[]> = { app: [], bare: [] };
 		for (let i = 0; i < RUNS + 1; i++) {
 			for (const c of clients) {
@@ -308,6 +335,12 @@ async function main() {
 				if (i > 0) {
 					dial[c.name].push(ms);
 					reg[c.name].push(await a.evaluate(() => (window as unknown as { __registeredAt: number }).__registeredAt));
+					peerOpen[c.name].push(
+						await a.evaluate(() => {
+							const w = window as unknown as { __peerNewAt?: number; __peerOpenAt?: number };
+							return (w.__peerOpenAt ?? NaN) - (w.__peerNewAt ?? NaN);
+						})
+					);
 				}
 				await a.context().close();
 				await b.context().close();
@@ -344,10 +377,11 @@ async function main() {
 		console.log('\nmilliseconds:');
 		const results = {
 			registration: row('page load → registered', reg.app, reg.bare),
+			peerOpen: row('new Peer → open (PeerJS alone)', peerOpen.app, peerOpen.bare),
 			dial: row('dial → far first frame', dial.app, dial.bare),
-			flip: row('flip → far first new-camera frame', flip.app, flip.bare)
+			flip: FLIPS ? row('flip → far first new-camera frame', flip.app, flip.bare) : null
 		};
-		console.log(`offers during ${FLIPS * 3} flips per side: app ${extraOffers.app}, bare ${extraOffers.bare}`);
+		if (FLIPS) console.log(`offers during ${FLIPS * 3} flips per side: app ${extraOffers.app}, bare ${extraOffers.bare}`);
 
 		// Soak: the app only, the pair above.
 		const { a, b, bId } = pairs.get('app')!;
