@@ -1,4 +1,4 @@
-import { assign, sendParent, setup } from 'xstate';
+import { assign, not, sendParent, setup } from 'xstate';
 import { permissionStatus, type PermissionValue } from './actors/media';
 
 /**
@@ -68,8 +68,23 @@ export const permissionMachine = setup({
 			}
 		},
 		prompt: {},
-		granted: { entry: 'reportGranted' },
-		denied: {},
+		granted: {
+			entry: 'reportGranted',
+			on: {
+				'permission.observed': {
+					guard: 'observedGranted',
+					description: 'Already granted (every camera start says so): nothing to re-enter or report'
+				}
+			}
+		},
+		denied: {
+			on: {
+				'permission.observed': {
+					guard: not('observedGranted'),
+					description: 'Already denied'
+				}
+			}
+		},
 		unsupported: {}
 	}
 });

@@ -55,6 +55,18 @@ describe('permission machine', () => {
 		expect(actor.getSnapshot().value).toBe('granted');
 	});
 
+	test('every camera start says granted again: reported once, not once per start', () => {
+		const { actor, emit, reportGranted } = setup();
+		emit({ type: 'permission.changed', state: 'granted' });
+		actor.send({ type: 'permission.observed', state: 'granted' });
+		actor.send({ type: 'permission.observed', state: 'granted' });
+		expect(actor.getSnapshot().value).toBe('granted');
+		expect(reportGranted).toHaveBeenCalledTimes(1);
+		// A refusal still counts while granted (revoked behind the Permissions API's back).
+		actor.send({ type: 'permission.observed', state: 'denied' });
+		expect(actor.getSnapshot().value).toBe('denied');
+	});
+
 	test('no camera API at all → unsupported', () => {
 		const { actor, emit } = setup();
 		emit({ type: 'permission.unsupported' });
