@@ -70,20 +70,11 @@ export const permissionMachine = setup({
 		prompt: {},
 		granted: {
 			entry: 'reportGranted',
-			on: {
-				'permission.observed': {
-					guard: 'observedGranted',
-					description: 'Already granted (every camera start says so): nothing to re-enter or report'
-				}
-			}
+			// Already granted (every camera start says so): nothing to re-enter or report.
+			on: { 'permission.observed': { guard: 'observedGranted' } }
 		},
 		denied: {
-			on: {
-				'permission.observed': {
-					guard: not('observedGranted'),
-					description: 'Already denied'
-				}
-			}
+			on: { 'permission.observed': { guard: not('observedGranted') } }
 		},
 		unsupported: {}
 	}
