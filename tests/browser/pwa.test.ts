@@ -10,7 +10,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { buildDir, chromiumArgs, chromiumPath, launch, startServer, stateOf, textOf, waitForState, type Served } from './harness';
+import {
+	buildDir,
+	chromiumArgs,
+	chromiumPath,
+	dialId,
+	launch,
+	peerIdOf,
+	placeCall,
+	startServer,
+	stateOf,
+	textOf,
+	waitForState,
+	type Served
+} from './harness';
 import { measure } from '../bench/size.js';
 import { QUIET_MS } from '../../src/lib/pwa-updates';
 
@@ -189,8 +202,7 @@ describe('installable offline PWA', () => {
 			const b = await context.newPage();
 			await ready(b);
 			// Dialled at once: both pages are ringing / calling well past the quiet period.
-			await a.getByTestId('dial-input').fill((await textOf(b, 'peer-id')).trim());
-			await a.getByTestId('dial').click();
+			await dialId(a, await peerIdOf(b));
 			await waitForState(b, 'call', 'ringing');
 			await b.waitForTimeout(QUIET_MS + 1500);
 			expect(await registered(a)).toBe(false);
@@ -214,11 +226,7 @@ describe('installable offline PWA', () => {
 			const b = await context.newPage();
 			await ready(b);
 
-			await a.getByTestId('dial-input').fill((await textOf(b, 'peer-id')).trim());
-			await a.getByTestId('dial').click();
-			await waitForState(b, 'call', 'ringing');
-			await b.getByTestId('accept').click();
-			await Promise.all([waitForState(a, 'call', 'connected'), waitForState(b, 'call', 'connected')]);
+			await placeCall(a, b);
 
 			swChange = '\n// a new version\n';
 			await a.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.update());
