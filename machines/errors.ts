@@ -40,7 +40,7 @@ export const captureMessages: Record<CaptureFailureReason, string> = {
 	unknown: 'The camera could not be opened.'
 };
 
-function errorName(err: unknown): string {
+export function errorName(err: unknown): string {
 	if (err && typeof err === 'object' && 'name' in err) return String((err as { name: unknown }).name);
 	return '';
 }

@@ -4,12 +4,7 @@
  * loaded on first use (DESIGN.md budgets). Same rules as errors.ts: English here, the views
  * translate by reason.
  */
-import type { Failure, PhotoFailureReason } from './errors';
-
-function errorName(err: unknown): string {
-	if (err && typeof err === 'object' && 'name' in err) return String((err as { name: unknown }).name);
-	return '';
-}
+import { errorName, type Failure, type PhotoFailureReason } from './errors';
 
 export const photoMessages: Record<PhotoFailureReason, string> = {
 	'not-live': 'The camera is not on. Start it, then take the photo.',
