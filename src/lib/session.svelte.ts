@@ -1,9 +1,9 @@
 /**
- * The one session actor of the app, created in the root layout and shared through context so
- * the call screen, /inspect and /gallery see the same camera and call. Every event it and its
- * children process is recorded for the inspector through XState's `inspect` option.
+ * The one session actor of the app, started by src/hooks.client.ts and shared by every view
+ * (useSession), so the call screen, /inspect and /gallery see the same camera and call. Every
+ * event it and its children process is recorded for the inspector through XState's `inspect`
+ * option.
  */
-import { getContext, setContext } from 'svelte';
 import { createActor, type Actor, type ActorRefFrom, type AnyActorRef, type InspectionEvent } from 'xstate';
 import { sessionMachine } from '$machines/session.machine';
 import type { permissionMachine } from '$machines/permission.machine';
@@ -134,8 +134,6 @@ export class InspectionLog {
 	observers = new Set<(ev: InspectionEvent) => void>();
 }
 
-const KEY = Symbol('session');
-
 export interface SessionHandle {
 	actor: Session;
 	log: InspectionLog;
@@ -164,13 +162,8 @@ export function startSession(): SessionHandle {
 	return running;
 }
 
-export function provideSession(handle: SessionHandle): void {
-	setContext(KEY, handle);
-}
-
-export function useSession(): SessionHandle {
-	return getContext<SessionHandle>(KEY);
-}
+/** The running session, for any view: the same one the client init hook started. */
+export const useSession = startSession;
 
 /**
  * Follows an actor that may come and go (the call): the latest snapshot of whichever actor
