@@ -56,6 +56,18 @@ export default defineConfig({
 			{
 				extends: true,
 				test: {
+					name: 'server',
+					include: ['tests/server/**/*.test.ts'],
+					environment: 'node',
+					// Real servers (some as child processes) on loopback: one file at a time.
+					fileParallelism: false,
+					testTimeout: 60_000,
+					hookTimeout: 60_000
+				}
+			},
+			{
+				extends: true,
+				test: {
 					name: 'browser',
 					include: ['tests/browser/**/*.test.ts'],
 					environment: 'node',

@@ -4,7 +4,8 @@ import express from 'express';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
-import { ExpressPeerServer } from 'peer';
+import { ReservationStore } from './signaling/reservations.js';
+import { createSignaling } from './signaling/server.js';
 
 /**
  * @typedef {object} ServeOptions
@@ -21,6 +22,11 @@ import { ExpressPeerServer } from 'peer';
  * @property {Record<string, string>} [extraStatic]  url prefix → directory (benchmarks)
  * @property {Record<string, () => string | undefined>} [overrides]  url path → body served instead
  *   of the build's file while the function returns one (tests: a changed sw.js is a new version)
+ * @property {string | null} [dataDir]  where ID reservations live (null: in memory only)
+ * @property {number} [maxPeers]     most peers registered at once
+ * @property {boolean} [rateLimit]   per-address limits on /peerjs (default true)
+ * @property {string[]} [allowedOrigins]  origins besides our own that may use /peerjs
+ * @property {boolean} [trustProxy]  behind a reverse proxy: the address from X-Forwarded-For
  */
 
 /** Parses env ICE_SERVERS: a JSON array of RTCIceServer; default [] (host candidates serve a LAN). */
@@ -39,15 +45,28 @@ export async function serve(options) {
 	const iceServers = options.iceServers ?? [];
 	app.disable('x-powered-by');
 
-	// Short expiry so a call to an unknown ID fails within 2 s; no peer listing.
+	if (options.trustProxy) app.set('trust proxy', true);
+
+	// The PeerServer protocol at /peerjs (src/server/signaling/). Short expiry so a call to an
+	// unknown ID fails within 2 s; no peer listing.
+	/** @type {ReturnType<typeof createSignaling> | null} */
+	let signaling = null;
+	/** @type {ReservationStore | null} */
+	let store = null;
 	if (options.peerServer !== false) {
-		const peerServer = ExpressPeerServer(server, {
-			path: '/',
-			expire_timeout: 1500,
-			cleanup_out_msgs: 500,
-			allow_discovery: false
+		store = options.dataDir ? await ReservationStore.open(options.dataDir) : ReservationStore.memory();
+		signaling = createSignaling({
+			server,
+			store,
+			path: '/peerjs',
+			expireTimeout: 1500,
+			cleanupInterval: 500,
+			maxPeers: options.maxPeers,
+			rateLimit: options.rateLimit,
+			allowedOrigins: options.allowedOrigins,
+			trustProxy: options.trustProxy
 		});
-		app.use('/peerjs', peerServer);
+		app.use('/peerjs', signaling.router);
 	}
 
 	// Same-origin signaling config. Host and port come from the request, so the answer is right
@@ -99,10 +118,16 @@ export async function serve(options) {
 		socket.on('close', () => sockets.delete(socket));
 	});
 
-	await new Promise((resolve, reject) => {
-		server.once('error', reject);
-		server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve(undefined));
-	});
+	try {
+		await new Promise((resolve, reject) => {
+			server.once('error', reject);
+			server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve(undefined));
+		});
+	} catch (e) {
+		signaling?.close();
+		await store?.close();
+		throw e;
+	}
 	const address = /** @type {import('node:net').AddressInfo} */ (server.address());
 	const scheme = options.tls ? 'https' : 'http';
 	const shownHost = address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : address.address;
@@ -110,12 +135,16 @@ export async function serve(options) {
 		server,
 		port: address.port,
 		url: `${scheme}://${shownHost}:${address.port}`,
+		/** Signaling figures: peers held, sockets, relayed/rejected/expired counts. */
+		stats: () => signaling?.stats() ?? null,
 		/** Stops at once, dropping open sockets (tests restart the server mid-call). */
-		close() {
-			return new Promise((resolve) => {
+		async close() {
+			signaling?.close();
+			await new Promise((resolve) => {
 				for (const socket of sockets) socket.destroy();
 				server.close(() => resolve(undefined));
 			});
+			await store?.close();
 		}
 	};
 }

@@ -1,5 +1,7 @@
 // `npm start`: builds the app if the build is missing or older than its sources, then serves
-// it with the embedded PeerServer. Env: PORT (8080), HOST (127.0.0.1), ICE_SERVERS ([]), HTTPS.
+// it with the embedded PeerServer. Env: PORT (8080), HOST (127.0.0.1), ICE_SERVERS ([]), HTTPS,
+// ICE_TRANSPORT_POLICY, DATA_DIR (.data), MAX_PEERS, RATE_LIMIT, ALLOWED_ORIGINS, TRUST_PROXY
+// (README: "Running it for real").
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -58,9 +60,27 @@ if (process.env.HTTPS === '1') {
 	caCertPath = certs.caPath;
 }
 
-const { url, port: actualPort } = await serve({ buildDir, port, host, iceServers, iceTransportPolicy, tls, caCertPath });
+const dataDir = path.resolve(root, process.env.DATA_DIR || '.data');
+const maxPeers = process.env.MAX_PEERS ? Number(process.env.MAX_PEERS) : undefined;
+if (maxPeers !== undefined && !(Number.isInteger(maxPeers) && maxPeers > 0)) {
+	console.error(`MAX_PEERS must be a positive whole number, not "${process.env.MAX_PEERS}"`);
+	process.exit(1);
+}
+const rateLimit = process.env.RATE_LIMIT !== '0';
+const allowedOrigins = (process.env.ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const trustProxy = process.env.TRUST_PROXY === '1';
+
+/** @type {Awaited<ReturnType<typeof serve>>} */
+let served;
+try {
+	served = await serve({ buildDir, port, host, iceServers, iceTransportPolicy, tls, caCertPath, dataDir, maxPeers, rateLimit, allowedOrigins, trustProxy });
+} catch (e) {
+	console.error(`CamCall could not start: ${/** @type {Error} */ (e).message}`);
+	process.exit(1);
+}
+const { url, port: actualPort } = served;
 console.log(`CamCall is running: ${url}`);
-console.log(`Signaling: embedded PeerServer at ${url}/peerjs (ICE servers: ${iceServers.length})`);
+console.log(`Signaling: embedded PeerServer at ${url}/peerjs (ICE servers: ${iceServers.length}; ID reservations in ${dataDir}${rateLimit ? '' : '; per-address limits OFF'})`);
 if (host === '0.0.0.0') {
 	const scheme = tls ? 'https' : 'http';
 	for (const address of lanAddresses()) {
