@@ -32,7 +32,9 @@ function buildIfNeeded() {
 	if (fs.existsSync(built) && fs.statSync(built).mtimeMs >= newestSource) return;
 	console.log('Building the app (vite build)…');
 	const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
-	const result = spawnSync(process.execPath, [vite, 'build'], { cwd: root, stdio: 'inherit' });
+	// A production build whatever NODE_ENV the caller had (under NODE_ENV=test Vite builds an app
+	// that never registers its service worker).
+	const result = spawnSync(process.execPath, [vite, 'build'], { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
 	if (result.status !== 0) process.exit(result.status ?? 1);
 }
 

@@ -301,6 +301,8 @@ async function heapUsed(page: Page): Promise<number> {
 
 async function main() {
 	const server = await startServer({
+		// Hundreds of page loads from one address in minutes: a load, not a person.
+		rateLimit: false,
 		extraStatic: {
 			'/bench/peerjs': path.join(root, 'node_modules/peerjs/dist'),
 			'/bench': path.join(root, 'tests/bench/bare')

@@ -28,6 +28,12 @@ export interface ServerOptions {
 	app?: boolean;
 	/** url path → body served instead of the build's file while it returns one. */
 	overrides?: Record<string, () => string | undefined>;
+	/** Origins besides the server's own that may use its /peerjs (ALLOWED_ORIGINS). */
+	allowedOrigins?: string[];
+	/** Where ID reservations persist (DATA_DIR); default in memory. */
+	dataDir?: string;
+	/** Per-address limits on /peerjs (RATE_LIMIT); default on, as `npm start` runs. */
+	rateLimit?: boolean;
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<Served> {

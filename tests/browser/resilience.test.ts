@@ -111,7 +111,8 @@ describe('resilience', () => {
 			await waitForState(a, 'signaling', ['disconnected', 'reconnecting']);
 			expect(await textOf(a, 'error')).toMatch(/signaling server|Retrying/);
 			await a.waitForTimeout(3000);
-			peers = await startServer({ app: false, port: signalingPort });
+			// Signaling on another origin (port): the app's origin must be allowed there.
+			peers = await startServer({ app: false, port: signalingPort, allowedOrigins: [appServer.url] });
 			const registered = await timeUntil(a, 'signaling', "v === 'open'", 10_000);
 			expect(registered).toBeLessThan(10_000);
 			expect(await peerIdOf(a)).not.toBe('');

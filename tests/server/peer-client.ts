@@ -148,9 +148,11 @@ export interface ChildServer {
 
 /** `npm start`'s own entry point as a separate process (so a crash is a crash, not a test error). */
 export function startChild(env: Record<string, string>): Promise<ChildServer> {
+	// Not vitest's NODE_ENV=test and VITEST*: a build made under them is not a production build.
+	const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_ENV' && !k.startsWith('VITEST')));
 	const child = spawn(process.execPath, [path.join(root, 'src/server/start.js')], {
 		cwd: root,
-		env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ICE_SERVERS: '[]', ...env },
+		env: { ...inherited, PORT: '0', HOST: '127.0.0.1', ICE_SERVERS: '[]', ...env },
 		stdio: ['ignore', 'pipe', 'pipe']
 	});
 	let out = '';

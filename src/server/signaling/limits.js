@@ -2,6 +2,8 @@
 // Sized so that a carrier NAT (hundreds of phones behind one IPv4 address) stays well inside
 // them: a PeerJS client sends a heartbeat every 5 s and a few dozen messages per call set-up.
 
+import fs from 'node:fs';
+
 /**
  * @typedef {object} BucketRule
  * @property {number} burst   tokens a fresh key starts with (and can hold at most)
@@ -117,4 +119,25 @@ export function remoteAddress(req, trustProxy) {
 		if (last) return last;
 	}
 	return req.socket.remoteAddress ?? 'unknown';
+}
+
+/** Peers one node held within the latency target on the project's machine (`npm run load`,
+ * README "Running it for real"); past it the next registration gets the stock "concurrent user
+ * limit" ERROR instead of a slow node for everyone. MAX_PEERS overrides it. */
+export const MEASURED_CAPACITY = 20_000;
+
+/**
+ * The default peer cap: the measured capacity, or fewer when this process may not open that many
+ * files (every peer is a socket; a few hundred are kept for the app's own files and HTTP).
+ */
+export function defaultMaxPeers() {
+	let files = Infinity;
+	try {
+		const limits = fs.readFileSync('/proc/self/limits', 'utf8');
+		const soft = /Max open files\s+(\d+|unlimited)/.exec(limits)?.[1];
+		if (soft && soft !== 'unlimited') files = Number(soft);
+	} catch {
+		/* not Linux: trust the measured figure */
+	}
+	return Math.max(1, Math.min(MEASURED_CAPACITY, files - 300));
 }

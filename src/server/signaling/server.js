@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import express from 'express';
 import { WebSocketServer, WebSocket } from 'ws';
 import { Errors, MAX_FRAME_BYTES, isValidId, isValidToken, parseClientMessage } from './protocol.js';
-import { KeyedLimiter, MAX_SOCKETS_PER_ADDRESS, RULES, TokenBucket, addressKey, remoteAddress } from './limits.js';
+import { KeyedLimiter, MAX_SOCKETS_PER_ADDRESS, RULES, TokenBucket, addressKey, defaultMaxPeers, remoteAddress } from './limits.js';
 
 /**
  * @typedef {object} SignalingOptions
@@ -61,7 +61,7 @@ export function createSignaling(options) {
 		expireTimeout = 1500,
 		cleanupInterval = 500,
 		aliveTimeout = 60_000,
-		maxPeers = 20_000,
+		maxPeers = defaultMaxPeers(),
 		rateLimit = true,
 		allowedOrigins = [],
 		trustProxy = false
@@ -122,7 +122,7 @@ export function createSignaling(options) {
 		if (url.pathname !== wsPath && url.pathname !== `${wsPath}/`) return refuse(socket, 404, 'Not Found');
 		if (!originAllowed(req)) return refuse(socket, 403, 'Forbidden');
 		const address = addressKey(remoteAddress(req, trustProxy));
-		if (sockets.size >= maxPeers + 1000) return refuse(socket, 503, 'Service Unavailable');
+		if (sockets.size >= maxPeers + 200) return refuse(socket, 503, 'Service Unavailable');
 		if (rateLimit && (socketsPerAddress.get(address) ?? 0) >= MAX_SOCKETS_PER_ADDRESS) return refuse(socket, 429, 'Too Many Requests');
 		if (!limits.registrations.take(address)) return refuse(socket, 429, 'Too Many Requests');
 		wss.handleUpgrade(req, socket, head, (ws) => onSocket(ws, url.searchParams, address));
