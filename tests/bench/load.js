@@ -98,10 +98,13 @@ async function worker() {
 			totalPeers = cmd.totalPeers;
 			if (relayTimer) clearInterval(relayTimer);
 			const mine = [...peers.values()];
-			// The share of the rate this worker sends, in ticks of 10 ms.
+			// This worker's share of the rate, paced by the clock (timer ticks drift under load).
 			let owed = 0;
+			let last = now();
 			relayTimer = setInterval(() => {
-				owed += cmd.rate / 100;
+				const t = now();
+				owed += (cmd.rate * (t - last)) / 1000;
+				last = t;
 				for (; owed >= 1; owed--) {
 					const from = mine[Math.floor(Math.random() * mine.length)];
 					const to = `load-${Math.floor(Math.random() * totalPeers)}`;

@@ -1,3 +1,7 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import {
@@ -68,8 +72,9 @@ describe('resilience', () => {
 		}
 	});
 
-	test('PeerServer restarted mid-call → media keeps flowing, same ID back to open, a new call works', async () => {
-		let server: Served = await startServer();
+	test('PeerServer restarted mid-call → media keeps flowing, a stranger can’t take the ID meanwhile, same ID back to open, a new call works', async () => {
+		const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'camcall-ids-'));
+		let server: Served = await startServer({ dataDir });
 		const port = server.port;
 		try {
 			const a = await openApp(server.url);
@@ -81,7 +86,12 @@ describe('resilience', () => {
 			await waitForState(a, 'signaling', ['disconnected', 'reconnecting']);
 			expect(await decodesFrames(a, 'remote-video')).toBe(true);
 			expect(await decodesFrames(b, 'remote-video')).toBe(true);
-			server = await startServer({ port });
+			server = await startServer({ port, dataDir });
+			// First in after the restart, with someone else's token: refused, the ID has an owner.
+			const stranger = new WebSocket(`ws://127.0.0.1:${port}/peerjs/peerjs?key=peerjs&id=${aId}&token=stranger`);
+			const answer = await new Promise<string>((resolve) => stranger.on('message', (d) => resolve(JSON.parse(String(d)).type)));
+			stranger.close();
+			expect(answer).toBe('ID-TAKEN');
 			const back = await timeUntil(a, 'signaling', "v === 'open'", 10_000);
 			expect(back).toBeLessThan(10_000);
 			await waitForState(c, 'signaling', 'open', 10_000);
@@ -97,6 +107,7 @@ describe('resilience', () => {
 			for (const p of [a, b, c]) await p.context().close();
 		} finally {
 			await server.close();
+			fs.rmSync(dataDir, { recursive: true, force: true });
 		}
 	});
 
