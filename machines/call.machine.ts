@@ -1,8 +1,8 @@
-import { assign, sendParent, sendTo, setup, spawnChild, stopChild } from 'xstate';
+import { assign, enqueueActions, sendParent, sendTo, setup, type ActorRefFrom } from 'xstate';
 import type { MediaConnection, Peer } from 'peerjs';
 import { callFailure, type CallEndReason, type Failure } from './errors';
 import { mediaCall, type MediaEvent } from './actors/call';
-import { openMicrophone, stopStream } from './actors/media';
+import { microphone, type MicEvent } from './actors/media';
 import { sendControl, type ControlMessage } from './actors/signaling';
 import { iceMachine } from './ice.machine';
 
@@ -24,11 +24,15 @@ export interface CallInput {
  * From the session: `call.localStream { stream }` (camera flipped or restarted: replaceTrack),
  * `call.control { message }` (the far side declined, is busy, or cancelled),
  * `call.peerUnavailable` (the server knows no such ID),
- * `call.redial { call }` (the caller's re-dial of this call during recovery: same callId/peer).
- * From children: `media.*` (actors/call.ts) and `ice.*` (ice.machine.ts).
+ * `call.redial { call }` (the caller's re-dial of this call during recovery: same callId/peer),
+ * `call.webrtcError { message }` (PeerJS reported a negotiation failure on the Peer:
+ * setRemoteDescription, createAnswer, addIceCandidate).
+ * From children: `media.*` (actors/call.ts), `mic.*` (actors/media.ts) and `ice.*`
+ * (ice.machine.ts).
  */
 export type CallEvent =
 	| MediaEvent
+	| MicEvent
 	| { type: 'call.accept' }
 	| { type: 'call.decline' }
 	| { type: 'call.hangup' }
@@ -38,11 +42,19 @@ export type CallEvent =
 	| { type: 'call.control'; message: ControlMessage }
 	| { type: 'call.peerUnavailable' }
 	| { type: 'call.redial'; call: MediaConnection }
+	| { type: 'call.webrtcError'; message: string }
 	| { type: 'ice.connected' }
 	| { type: 'ice.disconnected' }
 	| { type: 'ice.failed' }
 	| { type: 'ice.stalled' }
-	| { type: 'ice.resumed' };
+	| { type: 'ice.resumed' }
+	| { type: 'ice.candidateError'; message: string };
+
+/**
+ * Where the call is, for the session's own chart (it routes incoming calls, re-dials, control
+ * messages and photos by it): `call.phase { phase }`, sent on entering each phase.
+ */
+export type CallPhase = 'ringing' | 'setup' | 'connected' | 'recovering';
 
 /** Re-dials the caller makes before recovery gives up. */
 export const recoveryLimit = 2;
@@ -59,11 +71,16 @@ export interface CallContext {
 	signalingState: RTCSignalingState | null;
 	micMuted: boolean;
 	cameraOff: boolean;
+	/** The far side turned its camera off (it said so on the call's data channel). */
+	remoteCameraOff: boolean;
+	remoteMicMuted: boolean;
 	/** False when the microphone could not be opened: the call goes on with video only. */
 	micAvailable: boolean;
 	/** Re-dials made to recover this call. */
 	recoveries: number;
 	failure: Failure<CallEndReason> | null;
+	/** The ICE machine of the current pc (spawned with id and systemId `ice`). */
+	ice: ActorRefFrom<typeof iceMachine> | null;
 }
 
 function outgoingStream(context: CallContext): MediaStream {
@@ -72,13 +89,70 @@ function outgoingStream(context: CallContext): MediaStream {
 	return new MediaStream(tracks);
 }
 
+/**
+ * The offer/answer steps, each entered only on the pc's real signalingstatechange; the same
+ * names on first dial, re-dial and adopted re-dial. `afterAnswer`: where the caller goes once the
+ * answer is set (stable).
+ */
+function offerSteps(afterAnswer: string, dial: boolean) {
+	return {
+		offering: {
+			entry: dial ? ('dial' as const) : undefined,
+			description: 'new RTCPeerConnection → createOffer → setLocalDescription',
+			on: {
+				'media.signalingState': {
+					guard: { type: 'signalingIs', params: 'have-local-offer' },
+					target: 'haveLocalOffer',
+					actions: 'assignSignalingState'
+				}
+			}
+		},
+		haveLocalOffer: {
+			description: 'Offer sent through signaling; the far side is ringing (or adopting a re-dial)',
+			on: {
+				'media.signalingState': {
+					guard: { type: 'signalingIs', params: 'stable' },
+					target: afterAnswer,
+					actions: 'assignSignalingState',
+					description: 'Answer arrived → setRemoteDescription'
+				}
+			}
+		}
+	} as const;
+}
+
+/** The callee's steps after answer(). */
+const answerSteps = {
+	answering: {
+		description: 'answer(): setRemoteDescription(offer) → createAnswer → setLocalDescription',
+		on: {
+			'media.signalingState': {
+				guard: { type: 'signalingIs', params: 'have-remote-offer' },
+				target: 'haveRemoteOffer',
+				actions: 'assignSignalingState'
+			}
+		}
+	},
+	haveRemoteOffer: {
+		on: {
+			'media.signalingState': {
+				guard: { type: 'signalingIs', params: 'stable' },
+				target: 'ice',
+				actions: 'assignSignalingState',
+				description: 'Local answer set; answer sent back'
+			}
+		}
+	},
+	ice: { description: 'Offer/answer done; waiting for ICE to connect' }
+} as const;
+
 export const callMachine = setup({
 	types: {
 		context: {} as CallContext,
 		events: {} as CallEvent,
 		input: {} as CallInput
 	},
-	actors: { mediaCall, openMicrophone, ice: iceMachine },
+	actors: { mediaCall, microphone, ice: iceMachine },
 	guards: {
 		isOutgoing: ({ context }) => context.direction === 'outgoing',
 		canRedial: ({ context }) => context.direction === 'outgoing' && context.recoveries < recoveryLimit,
@@ -90,6 +164,9 @@ export const callMachine = setup({
 	delays: {
 		/** How long an outgoing call rings before giving up (and how long we ring). */
 		ringTimeout: 30_000,
+		/** From accept (or the answer) to a working path: past it the call fails instead of
+		 * sitting in `connecting` with a live microphone and an open pc. */
+		connectTimeout: 20_000,
 		/** How long `recovering` waits for the media path to come back before (and between)
 		 * re-dials. */
 		recoverGrace: 5000,
@@ -99,6 +176,7 @@ export const callMachine = setup({
 	actions: {
 		/** Records how the call ends; the final state's entry then releases everything. */
 		end: assign((_, reason: CallEndReason) => ({ failure: callFailure(reason) })),
+		openMic: sendTo('mic', { type: 'mic.open' }),
 		dial: sendTo('media', ({ context }) => ({ type: 'media.dial' as const, stream: outgoingStream(context) })),
 		answer: sendTo('media', ({ context }) => ({ type: 'media.answer' as const, stream: outgoingStream(context) })),
 		closeMedia: sendTo('media', { type: 'media.close' }),
@@ -109,43 +187,57 @@ export const callMachine = setup({
 			stream: outgoingStream(context)
 		})),
 		countRecovery: assign({ recoveries: ({ context }) => context.recoveries + 1 }),
-		assignMic: assign(({ event }) => {
-			const track = (event as unknown as { output: MediaStreamTrack | null }).output;
-			return { micTrack: track, micAvailable: !!track };
+		assignMic: assign(({ event }) => ({
+			micTrack: event.type === 'mic.ready' ? event.track : null,
+			micAvailable: event.type === 'mic.ready'
+		})),
+		assignSignalingState: assign({
+			signalingState: ({ event }) => (event.type === 'media.signalingState' ? event.state : null)
 		}),
-		startIce: spawnChild('ice', {
-			id: 'ice',
-			systemId: 'ice',
-			input: ({ event }) => ({ pc: (event as Extract<CallEvent, { type: 'media.pc' }>).pc })
+		startIce: enqueueActions(({ context, enqueue }) => {
+			if (context.ice) enqueue.stopChild(context.ice);
+			enqueue.assign({
+				ice: ({ event, spawn }) =>
+					spawn('ice', { id: 'ice', systemId: 'ice', input: { pc: (event as Extract<CallEvent, { type: 'media.pc' }>).pc } })
+			});
 		}),
-		stopIce: stopChild('ice'),
+		stopIce: enqueueActions(({ context, enqueue }) => {
+			if (!context.ice) return;
+			enqueue.stopChild(context.ice);
+			enqueue.assign({ ice: null });
+		}),
+		/** Closes the pc now, so the ICE machine's `closed` is the pc's real state. */
+		closePc: enqueueActions(({ context, enqueue }) => {
+			enqueue.sendTo('media', { type: 'media.release' });
+			if (context.ice) enqueue.sendTo(context.ice, { type: 'ice.close' });
+		}),
+		peerAlive: enqueueActions(({ context, enqueue }) => {
+			if (context.ice) enqueue.sendTo(context.ice, { type: 'ice.peerAlive' });
+		}),
 		replaceTrack: sendTo('media', ({ event }) => ({
 			type: 'media.replaceTrack' as const,
 			track: event.type === 'call.localStream' ? (event.stream?.getVideoTracks()[0] ?? null) : null
 		})),
-		assignLocalStream: assign(({ context, event }) => {
-			const stream = event.type === 'call.localStream' ? event.stream : context.localStream;
-			stream?.getVideoTracks().forEach((t) => (t.enabled = !context.cameraOff));
-			return { localStream: stream };
-		}),
-		toggleMic: assign(({ context }) => {
+		assignLocalStream: assign(({ context, event }) => ({
+			localStream: event.type === 'call.localStream' ? event.stream : context.localStream
+		})),
+		toggleMic: enqueueActions(({ context, enqueue }) => {
 			const micMuted = !context.micMuted;
 			if (context.micTrack) context.micTrack.enabled = !micMuted;
-			return { micMuted };
+			enqueue.assign({ micMuted });
+			enqueue.sendTo('media', { type: 'media.mic', muted: micMuted });
 		}),
-		toggleCamera: assign(({ context }) => {
+		/** Camera off stops sending video; the preview and the shutter keep the camera (it is
+		 * the capture machine's), and the far side is told. */
+		toggleCamera: enqueueActions(({ context, enqueue }) => {
 			const cameraOff = !context.cameraOff;
-			context.localStream?.getVideoTracks().forEach((t) => (t.enabled = !cameraOff));
-			return { cameraOff };
+			enqueue.assign({ cameraOff });
+			enqueue.sendTo('media', { type: 'media.camera', off: cameraOff });
 		}),
-		/** The microphone belongs to the call: stopped at the end. The camera is the capture
-		 * machine's and stays on for the preview (re-enabled if the user had turned it off). */
-		releaseMedia: ({ context }) => {
-			stopStream(context.micTrack ? new MediaStream([context.micTrack]) : null);
-			context.localStream?.getVideoTracks().forEach((t) => (t.enabled = true));
-		},
 		sendDecline: ({ context }) => sendControl(context.peer, context.remoteId, { type: 'decline', callId: context.callId }),
 		sendCancel: ({ context }) => sendControl(context.peer, context.remoteId, { type: 'cancel', callId: context.callId }),
+		/** Swapped in unit tests: lets the session follow the call in its own chart. */
+		reportPhase: sendParent((_, phase: CallPhase) => ({ type: 'call.phase', phase })),
 		/** Swapped in unit tests: lets the session record how the call ended. */
 		reportEnded: sendParent(({ context }) => ({ type: 'call.ended', callId: context.callId, failure: context.failure }))
 	}
@@ -163,25 +255,35 @@ export const callMachine = setup({
 		signalingState: null,
 		micMuted: false,
 		cameraOff: false,
+		remoteCameraOff: false,
+		remoteMicMuted: false,
 		micAvailable: true,
 		recoveries: 0,
-		failure: null
+		failure: null,
+		ice: null
 	}),
-	invoke: {
-		src: 'mediaCall',
-		id: 'media',
-		input: ({ context }) => ({
-			peer: context.peer,
-			direction: context.direction,
-			remoteId: context.remoteId,
-			callId: context.callId,
-			incoming: context.incoming
-		})
-	},
+	invoke: [
+		{
+			src: 'mediaCall',
+			id: 'media',
+			input: ({ context }) => ({
+				peer: context.peer,
+				direction: context.direction,
+				remoteId: context.remoteId,
+				callId: context.callId,
+				incoming: context.incoming
+			})
+		},
+		// Lives as long as the call: whatever ends it, the microphone's track is stopped.
+		{ src: 'microphone', id: 'mic' }
+	],
 	on: {
 		'media.pc': { actions: 'startIce' },
-		'media.signalingState': { actions: assign({ signalingState: ({ event }) => event.state }) },
+		'media.signalingState': { actions: 'assignSignalingState' },
 		'media.remoteStream': { actions: assign({ remoteStream: ({ event }) => event.stream }) },
+		'media.alive': { actions: 'peerAlive' },
+		'media.remoteCamera': { actions: assign({ remoteCameraOff: ({ event }) => event.off }) },
+		'media.remoteMic': { actions: assign({ remoteMicMuted: ({ event }) => event.muted }) },
 		'call.localStream': { actions: ['assignLocalStream', 'replaceTrack'] },
 		'call.toggleMic': { actions: 'toggleMic' },
 		'call.toggleCamera': { actions: 'toggleCamera' },
@@ -197,6 +299,7 @@ export const callMachine = setup({
 		},
 		calling: {
 			initial: 'microphone',
+			entry: { type: 'reportPhase', params: 'setup' },
 			after: {
 				ringTimeout: { target: 'ended', actions: [{ type: 'end', params: 'no-answer' }, 'sendCancel'] }
 			},
@@ -207,45 +310,30 @@ export const callMachine = setup({
 					{ guard: { type: 'controlIs', params: 'busy' }, target: 'ended', actions: { type: 'end', params: 'busy' } }
 				],
 				'call.peerUnavailable': { target: 'failed', actions: { type: 'end', params: 'peer-unavailable' } },
-				'ice.connected': '#call.connected'
+				'call.webrtcError': { target: 'failed', actions: { type: 'end', params: 'negotiation-failed' } },
+				'ice.failed': { target: 'failed', actions: { type: 'end', params: 'connection-lost' } }
 			},
 			states: {
 				microphone: {
+					entry: 'openMic',
 					description: 'The microphone opens at call time, never on the camera screen',
-					invoke: { src: 'openMicrophone', id: 'microphone', onDone: { target: 'offering', actions: 'assignMic' } }
-				},
-				offering: {
-					entry: 'dial',
-					description: 'new RTCPeerConnection → createOffer → setLocalDescription',
 					on: {
-						'media.signalingState': {
-							guard: { type: 'signalingIs', params: 'have-local-offer' },
-							target: 'haveLocalOffer',
-							actions: assign({ signalingState: 'have-local-offer' as const })
-						}
+						'mic.ready': { target: 'offering', actions: 'assignMic' },
+						'mic.unavailable': { target: 'offering', actions: 'assignMic', description: 'No microphone: a video-only call' }
 					}
 				},
-				haveLocalOffer: {
-					description: 'Offer sent through signaling; the far side is ringing',
-					on: {
-						'media.signalingState': {
-							guard: { type: 'signalingIs', params: 'stable' },
-							target: '#call.connecting.ice',
-							actions: assign({ signalingState: 'stable' as const }),
-							description: 'Answer arrived → setRemoteDescription'
-						}
-					}
-				}
+				...offerSteps('#call.connecting.ice', true)
 			}
 		},
 		ringing: {
+			entry: { type: 'reportPhase', params: 'ringing' },
 			after: {
 				ringTimeout: { target: 'ended', actions: { type: 'end', params: 'missed' } }
 			},
 			on: {
-				'call.accept': '#call.connecting.microphone',
-				'call.decline': { target: 'ended', actions: [{ type: 'end', params: 'declined' }, 'sendDecline', 'closeMedia'] },
-				'call.hangup': { target: 'ended', actions: [{ type: 'end', params: 'declined' }, 'sendDecline', 'closeMedia'] },
+				'call.accept': '#call.connecting',
+				'call.decline': { target: 'ended', actions: [{ type: 'end', params: 'declined-by-me' }, 'sendDecline', 'closeMedia'] },
+				'call.hangup': { target: 'ended', actions: [{ type: 'end', params: 'declined-by-me' }, 'sendDecline', 'closeMedia'] },
 				'call.control': {
 					guard: { type: 'controlIs', params: 'cancel' },
 					target: 'ended',
@@ -256,59 +344,54 @@ export const callMachine = setup({
 			}
 		},
 		connecting: {
-			initial: 'ice',
+			initial: 'microphone',
+			entry: { type: 'reportPhase', params: 'setup' },
+			after: {
+				connectTimeout: {
+					target: 'failed',
+					actions: [{ type: 'end', params: 'connection-failed' }, 'closeMedia'],
+					description: 'Accepted, but no working path in time'
+				}
+			},
 			on: {
 				'call.hangup': { target: 'ended', actions: [{ type: 'end', params: 'hung-up' }, 'closeMedia'] },
+				'call.control': {
+					guard: { type: 'controlIs', params: 'cancel' },
+					target: 'ended',
+					actions: { type: 'end', params: 'remote-hung-up' },
+					description: 'The caller gave up while our answer was still being made'
+				},
 				'media.closed': { target: 'ended', actions: { type: 'end', params: 'remote-hung-up' } },
-				'ice.connected': 'connected',
+				'call.webrtcError': { target: 'failed', actions: [{ type: 'end', params: 'negotiation-failed' }, 'closeMedia'] },
 				'ice.failed': { target: 'failed', actions: { type: 'end', params: 'connection-lost' } }
 			},
 			states: {
 				microphone: {
-					invoke: { src: 'openMicrophone', id: 'microphone', onDone: { target: 'answering', actions: 'assignMic' } }
-				},
-				answering: {
-					entry: 'answer',
-					description: 'answer(): setRemoteDescription(offer) → createAnswer → setLocalDescription',
+					entry: 'openMic',
 					on: {
-						'media.signalingState': [
-							{
-								guard: { type: 'signalingIs', params: 'have-remote-offer' },
-								target: 'haveRemoteOffer',
-								actions: assign({ signalingState: 'have-remote-offer' as const })
-							},
-							{
-								guard: { type: 'signalingIs', params: 'stable' },
-								target: 'ice',
-								actions: assign({ signalingState: 'stable' as const })
-							}
-						]
-					}
-				},
-				haveRemoteOffer: {
-					on: {
-						'media.signalingState': {
-							guard: { type: 'signalingIs', params: 'stable' },
-							target: 'ice',
-							actions: assign({ signalingState: 'stable' as const }),
-							description: 'Local answer set; answer sent back'
+						'mic.ready': { target: 'answering', actions: 'assignMic' },
+						'mic.unavailable': { target: 'answering', actions: 'assignMic' },
+						'call.hangup': {
+							target: '#call.ended',
+							actions: [{ type: 'end', params: 'hung-up' }, 'sendDecline', 'closeMedia'],
+							description: 'Hung up before our answer went out: the caller is still ringing, tell it'
 						}
 					}
 				},
-				ice: {
-					description: 'Offer/answer done; waiting for ICE to connect'
-				}
+				...answerSteps,
+				answering: { ...answerSteps.answering, entry: 'answer' },
+				ice: { ...answerSteps.ice, on: { 'ice.connected': '#call.connected' } }
 			}
 		},
 		connected: {
+			entry: { type: 'reportPhase', params: 'connected' },
 			on: {
 				'call.hangup': { target: 'ended', actions: [{ type: 'end', params: 'hung-up' }, 'closeMedia'] },
 				'media.closed': { target: 'ended', actions: { type: 'end', params: 'remote-hung-up' } },
 				'ice.disconnected': { target: 'recovering', description: 'ICE reports the path is down' },
-				'ice.stalled': { target: 'recovering', description: 'Watchdog: inbound media stalled' },
+				'ice.stalled': { target: 'recovering', description: 'Watchdog: no media and no heartbeat from the far side' },
 				'call.redial': {
-					target: '#call.recovering.answering',
-					actions: ['stopIce', 'adoptRedial'],
+					target: '#call.recovering.adopting',
 					description: 'The caller noticed the loss first and re-dialled'
 				},
 				'ice.failed': { target: 'ended', actions: { type: 'end', params: 'connection-lost' } }
@@ -316,6 +399,7 @@ export const callMachine = setup({
 		},
 		recovering: {
 			description: 'Media stalled or ICE disconnected: wait, then the caller re-dials with the same callId',
+			entry: { type: 'reportPhase', params: 'recovering' },
 			initial: 'waiting',
 			after: {
 				recoveryDeadline: {
@@ -334,8 +418,8 @@ export const callMachine = setup({
 					description: 'The far side is gone from signaling: nobody to re-dial'
 				},
 				'call.redial': {
-					target: '.answering',
-					actions: ['stopIce', 'adoptRedial'],
+					target: '.adopting',
+					reenter: true,
 					description: "The caller's re-dial: same callId and peer, answered without a prompt"
 				}
 			},
@@ -354,24 +438,34 @@ export const callMachine = setup({
 				},
 				redialing: {
 					entry: ['countRecovery', 'stopIce', 'redial'],
-					after: { recoverGrace: 'waiting' },
-					on: { 'media.closed': 'waiting' }
+					after: {
+						recoverGrace: [
+							{ guard: 'canRedial', target: 'redialing', reenter: true, description: 'No path yet: dial again' },
+							{ target: 'waiting' }
+						]
+					},
+					on: { 'media.closed': 'waiting' },
+					initial: 'offering',
+					states: { ...offerSteps('ice', false), ice: answerSteps.ice }
 				},
 				awaitingRedial: {
 					on: { 'media.closed': {} }
 				},
-				answering: {
-					on: { 'media.closed': 'awaitingRedial' }
+				adopting: {
+					entry: ['stopIce', 'adoptRedial'],
+					on: { 'media.closed': 'awaitingRedial' },
+					initial: 'answering',
+					states: answerSteps
 				}
 			}
 		},
 		ended: {
 			type: 'final',
-			entry: ['stopIce', 'releaseMedia', 'reportEnded']
+			entry: ['closePc', 'stopIce', 'reportEnded']
 		},
 		failed: {
 			type: 'final',
-			entry: ['stopIce', 'releaseMedia', 'reportEnded']
+			entry: ['closePc', 'stopIce', 'reportEnded']
 		}
 	}
 });

@@ -131,6 +131,12 @@ export type CallEndReason =
 	| 'remote-hung-up'
 	/** The far side declined the incoming call. */
 	| 'declined'
+	/** This side declined an incoming call. */
+	| 'declined-by-me'
+	/** Accepted, but no working connection came up within `connectTimeout`. */
+	| 'connection-failed'
+	/** The browser could not apply the far side's offer, answer or candidates. */
+	| 'negotiation-failed'
 	/** The far side is in another call. */
 	| 'busy'
 	/** Nobody answered within `ringTimeout`. */
@@ -150,6 +156,9 @@ export const callMessages: Record<CallEndReason, string> = {
 	'hung-up': 'Call ended.',
 	'remote-hung-up': 'The other person hung up.',
 	declined: 'The call was declined.',
+	'declined-by-me': 'You declined the call.',
+	'connection-failed': 'The call could not connect. Check both networks and try again.',
+	'negotiation-failed': 'The call could not be set up between these two browsers.',
 	busy: 'The other person is busy in another call.',
 	'no-answer': 'No answer.',
 	missed: 'Missed call: the caller hung up.',

@@ -1,9 +1,18 @@
 import { assign, sendParent, setup } from 'xstate';
-import { pollStats, watchIce, type PcStateEvent, type PcStatsEvent, type RouteType } from './actors/ice';
+import { pollStats, watchIce, type PcCandidateEvent, type PcStateEvent, type PcStatsEvent, type RouteType } from './actors/ice';
 
-/** Events: `pc.state` (the pc's ICE/gathering/connection states changed) and `pc.stats` (a
- * getStats sample); both from actors/ice.ts. */
-export type IceEvent = PcStateEvent | PcStatsEvent;
+/**
+ * Events: `pc.state` (the pc's ICE/gathering/connection states changed), `pc.stats` (a getStats
+ * sample), `pc.localCandidate` / `pc.remoteCandidate` / `pc.candidateError` (trickle ICE), all
+ * from actors/ice.ts; from the call: `ice.peerAlive` (the far side's heartbeat arrived on the
+ * call's data channel) and `ice.close` (the call closed the pc).
+ */
+export type IceEvent =
+	| PcStateEvent
+	| PcStatsEvent
+	| PcCandidateEvent
+	| { type: 'ice.peerAlive' }
+	| { type: 'ice.close' };
 
 export interface IceInput {
 	pc: RTCPeerConnection;
@@ -19,24 +28,31 @@ export interface IceContext {
 	fps: number | null;
 	bytesReceived: number;
 	framesDecoded: number;
+	/** Candidates this side gathered (and PeerJS trickled to the far side). */
+	localCandidates: number;
+	/** Candidates from the far side added to the pc. */
+	remoteCandidates: number;
 }
 
 /** How often the pc's statistics are sampled (watchdog and the stats line). */
 export const statsIntervalMs = 1000;
 
-const iceStates = ['new', 'checking', 'connected', 'completed', 'disconnected', 'failed', 'closed'] as const;
+const iceStates = ['new', 'checking', 'connected', 'completed', 'disconnected', 'failed'] as const;
+const gatheringStates = ['new', 'gathering', 'complete'] as const;
 
 /**
- * The watchdog, inside `connected` and `completed`: inbound bytes must keep growing. Muted
- * media still sends (silence, black frames), so only a real stall stops them. PeerJS never
- * notices a far side that died, and Chrome says `disconnected` only ~8 s later.
+ * The watchdog, inside `connected` and `completed`: the far side must show signs of life:
+ * inbound bytes growing, or its heartbeat on the call's data channel. Muted media still sends
+ * (silence, black frames), and a side that sends no media at all (camera off, no microphone)
+ * still sends its heartbeat, so only a dead path stalls. PeerJS never notices a far side that
+ * died, and Chrome says `disconnected` only ~8 s later.
  */
 const watchdog = {
 	initial: 'flowing',
 	states: {
 		flowing: {
 			after: {
-				mediaStallGrace: { target: 'stalled', description: 'No inbound media for mediaStallGrace' }
+				mediaStallGrace: { target: 'stalled', description: 'No inbound media and no heartbeat for mediaStallGrace' }
 			},
 			on: {
 				'pc.stats': {
@@ -45,6 +61,11 @@ const watchdog = {
 					reenter: true,
 					actions: 'assignStats',
 					description: 'Inbound media grew: restart the stall timer'
+				},
+				'ice.peerAlive': {
+					target: 'flowing',
+					reenter: true,
+					description: 'The far side is alive (its heartbeat), even if it sends no media'
 				}
 			}
 		},
@@ -55,7 +76,8 @@ const watchdog = {
 					guard: 'mediaProgressed',
 					target: 'flowing',
 					actions: ['assignStats', 'reportResumed']
-				}
+				},
+				'ice.peerAlive': { target: 'flowing', actions: 'reportResumed' }
 			}
 		}
 	}
@@ -71,11 +93,13 @@ export const iceMachine = setup({
 	guards: {
 		iceBecame: ({ context, event }, state: RTCIceConnectionState) =>
 			event.type === 'pc.state' && event.ice === state && context.ice !== state,
+		gatheringIs: ({ event }, state: RTCIceGatheringState) => event.type === 'pc.state' && event.gathering === state,
 		mediaProgressed: ({ context, event }) =>
-			event.type === 'pc.stats' && event.bytesReceived > context.bytesReceived
+			event.type === 'pc.stats' && event.bytesReceived > context.bytesReceived,
+		pcClosed: ({ context }) => context.pc.signalingState === 'closed'
 	},
 	delays: {
-		/** Inbound media silent this long → the call goes to `recovering`. */
+		/** Inbound media and heartbeat silent this long → the call goes to `recovering`. */
 		mediaStallGrace: 3000
 	},
 	actions: {
@@ -93,12 +117,18 @@ export const iceMachine = setup({
 					}
 				: {}
 		),
+		countLocal: assign({ localCandidates: ({ context }) => context.localCandidates + 1 }),
+		countRemote: assign({ remoteCandidates: ({ context }) => context.remoteCandidates + 1 }),
 		/** Swapped in unit tests; the call machine decides what a state means for the call. */
 		reportConnected: sendParent({ type: 'ice.connected' }),
 		reportDisconnected: sendParent({ type: 'ice.disconnected' }),
 		reportFailed: sendParent({ type: 'ice.failed' }),
 		reportStalled: sendParent({ type: 'ice.stalled' }),
-		reportResumed: sendParent({ type: 'ice.resumed' })
+		reportResumed: sendParent({ type: 'ice.resumed' }),
+		reportCandidateError: sendParent(({ event }) => ({
+			type: 'ice.candidateError',
+			message: event.type === 'pc.candidateError' ? event.message : ''
+		}))
 	}
 }).createMachine({
 	id: 'ice',
@@ -111,31 +141,64 @@ export const iceMachine = setup({
 		rttMs: null,
 		fps: null,
 		bytesReceived: 0,
-		framesDecoded: 0
+		framesDecoded: 0,
+		localCandidates: 0,
+		remoteCandidates: 0
 	}),
-	invoke: [
-		{ src: 'watchIce', input: ({ context }) => ({ pc: context.pc }) },
-		{ src: 'pollStats', input: ({ context }) => ({ pc: context.pc, intervalMs: statsIntervalMs }) }
-	],
+	type: 'parallel',
 	on: {
-		'pc.state': [
-			...iceStates.map((state) => ({
-				guard: { type: 'iceBecame' as const, params: state },
-				target: `.${state}`,
-				actions: 'assignPcState' as const
-			})),
-			{ actions: 'assignPcState' }
-		],
-		'pc.stats': { actions: 'assignStats' }
+		'pc.stats': { actions: 'assignStats' },
+		'pc.localCandidate': { actions: 'countLocal', description: 'Gathered: trickled to the far side' },
+		'pc.remoteCandidate': { actions: 'countRemote', description: "The far side's candidate: addIceCandidate" },
+		'pc.candidateError': { actions: 'reportCandidateError' }
 	},
-	initial: 'new',
 	states: {
-		new: {},
-		checking: {},
-		connected: { entry: 'reportConnected', ...watchdog },
-		completed: { entry: 'reportConnected', ...watchdog },
-		disconnected: { entry: 'reportDisconnected' },
-		failed: { entry: 'reportFailed' },
-		closed: {}
+		/** iceConnectionState. */
+		connection: {
+			initial: 'new',
+			invoke: [
+				{ src: 'watchIce', input: ({ context }) => ({ pc: context.pc }) },
+				{ src: 'pollStats', input: ({ context }) => ({ pc: context.pc, intervalMs: statsIntervalMs }) }
+			],
+			on: {
+				'pc.state': [
+					...iceStates.map((state) => ({
+						guard: { type: 'iceBecame' as const, params: state },
+						target: `.${state}`,
+						actions: 'assignPcState' as const
+					})),
+					{ actions: 'assignPcState' }
+				],
+				'ice.close': {
+					guard: 'pcClosed',
+					target: '.closed',
+					description: 'The call closed the pc (close() fires no state event)'
+				}
+			},
+			states: {
+				new: {},
+				checking: {},
+				connected: { entry: 'reportConnected', ...watchdog },
+				completed: { entry: 'reportConnected', ...watchdog },
+				disconnected: { entry: 'reportDisconnected' },
+				failed: { entry: 'reportFailed' },
+				closed: { type: 'final' }
+			}
+		},
+		/** iceGatheringState: this side's candidates being collected. */
+		gathering: {
+			initial: 'new',
+			on: {
+				'pc.state': gatheringStates.map((state) => ({
+					guard: { type: 'gatheringIs' as const, params: state },
+					target: `.${state}`
+				}))
+			},
+			states: {
+				new: {},
+				gathering: {},
+				complete: {}
+			}
+		}
 	}
 });

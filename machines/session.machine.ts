@@ -1,10 +1,10 @@
-import { assign, enqueueActions, fromCallback, sendTo, setup, stopChild, type ActorRefFrom } from 'xstate';
+import { and, assign, enqueueActions, fromCallback, sendTo, setup, spawnChild, stateIn, stopChild, type ActorRefFrom } from 'xstate';
 import type { DataConnection, MediaConnection, Peer } from 'peerjs';
 import type { CaptureFailureReason, Failure } from './errors';
 import { permissionMachine } from './permission.machine';
 import { captureMachine } from './capture.machine';
 import { signalingMachine } from './signaling.machine';
-import { callMachine } from './call.machine';
+import { callMachine, type CallPhase } from './call.machine';
 import type { PhotoEvent, photoMachine } from './photo.machine';
 import { rejectCall, type ControlMessage } from './actors/signaling';
 import type { PhotoOffer } from './actors/photo-offer';
@@ -38,8 +38,15 @@ export function newCallId(): string {
  * From children: `permission.granted`, `capture.live { stream }`, `capture.failed { failure }`,
  * `signaling.peer { peer }`, `signaling.incomingCall { call }`, `signaling.control { from,
  * message }`, `signaling.peerUnavailable { peerId }`, `signaling.photo { from, conn, offer }`,
+ * `signaling.webrtcError { message }` (a negotiation failure PeerJS reports on the Peer),
+ * `call.phase { phase }` (the call entered ringing, setup, connected or recovering),
  * `call.ended { callId, failure }`, `photo.machineLoaded { machine }` / `photo.machineFailed`
  * (the photo machine's code arrived, or could not: offline before it was cached).
+ *
+ * The session's chart has two regions. `call`: free (no call, or one that is over and shown
+ * until dismissed) → ringing / active.setup → active.connected ⇄ active.recovering; where it is
+ * decides what an incoming call means (ring, busy, or the current call's recovery re-dial), what
+ * dismiss may clear and whom a photo may come from. `photo`: absent → loading → ready.
  */
 export type SessionEvent =
 	| { type: 'call.dial'; peerId: string }
@@ -58,6 +65,8 @@ export type SessionEvent =
 	| { type: 'signaling.incomingCall'; call: MediaConnection | null }
 	| { type: 'signaling.control'; from: string; message: ControlMessage }
 	| { type: 'signaling.peerUnavailable'; peerId: string | null }
+	| { type: 'signaling.webrtcError'; message: string }
+	| { type: 'call.phase'; phase: CallPhase }
 	| { type: 'call.ended'; callId: string; failure: Failure | null };
 
 export type CallRef = ActorRefFrom<typeof callMachine>;
@@ -65,10 +74,7 @@ type PhotoMachine = typeof photoMachine;
 export type PhotoRef = ActorRefFrom<PhotoMachine>;
 
 /** What the views send the photo machine through the session (see photo.machine.ts). */
-export type PhotoUiEvent = Extract<
-	PhotoEvent,
-	{ type: 'photo.take' | 'photo.retrySave' | 'photo.dismiss' | 'photo.delete' | 'photo.reload' | 'photo.cancelSend' }
->;
+export type PhotoUiEvent = Extract<PhotoEvent, { type: (typeof photoUiEvents)[number] }>;
 
 export interface SessionContext {
 	peer: Peer | null;
@@ -84,12 +90,21 @@ export interface SessionContext {
 	photoQueue: PhotoEvent[];
 }
 
-function callIsActive(call: CallRef | null): boolean {
-	return !!call && call.getSnapshot().status === 'active';
+/** Passes an event to the photo machine, or keeps it until the machine has loaded. */
+function toPhoto(
+	context: SessionContext,
+	enqueue: { sendTo(to: PhotoRef, event: PhotoEvent): void; assign(values: Partial<SessionContext>): void },
+	forward: PhotoEvent
+) {
+	if (context.photo) enqueue.sendTo(context.photo, forward);
+	else enqueue.assign({ photoQueue: [...context.photoQueue, forward] });
 }
 
-function callIsConnected(call: CallRef | null): boolean {
-	return callIsActive(call) && call!.getSnapshot().matches('connected');
+const photoUiEvents = ['photo.take', 'photo.retrySave', 'photo.dismiss', 'photo.delete', 'photo.reload', 'photo.cancelSend'] as const;
+
+/** The current call's IDs: what incoming calls, control messages and photos are matched to. */
+function current(call: CallRef | null): { callId: string; remoteId: string } | null {
+	return call ? call.getSnapshot().context : null;
 }
 
 export const sessionMachine = setup({
@@ -111,102 +126,102 @@ export const sessionMachine = setup({
 		})
 	},
 	guards: {
-		busy: ({ context }) => callIsActive(context.call),
-		redialOfCurrentCall: ({ context, event }) => {
-			if (event.type !== 'signaling.incomingCall' || !event.call || !callIsActive(context.call)) return false;
-			const current = context.call!.getSnapshot();
+		/** An incoming call with the current call's callId from its peer: its recovery re-dial. */
+		sameCall: ({ context, event }) => {
+			if (event.type !== 'signaling.incomingCall' || !event.call) return false;
 			const callId = (event.call.metadata as { callId?: unknown } | undefined)?.callId;
-			return (
-				callId === current.context.callId &&
-				event.call.peer === current.context.remoteId &&
-				(current.matches('connected') || current.matches('recovering'))
-			);
+			const now = current(context.call);
+			return !!now && callId === now.callId && event.call.peer === now.remoteId;
 		},
 		invalidDial: ({ event }) => event.type === 'call.dial' && !validatePeerId(event.peerId).ok,
-		canDial: ({ context }) => !!context.peer && !context.peer.disconnected && !callIsActive(context.call),
+		signalingOpen: ({ context }) => !!context.peer && !context.peer.disconnected,
 		cameraDenied: ({ event }) => event.type === 'capture.failed' && event.failure?.reason === 'permission-denied',
-		forCurrentCall: ({ context, event }) =>
-			event.type === 'signaling.control' &&
-			!!context.call &&
-			context.call.getSnapshot().context.callId === event.message.callId &&
-			context.call.getSnapshot().context.remoteId === event.from,
-		/** Photos only from the peer of the connected call, naming that call. */
-		photoFromCurrentCall: ({ context, event }) =>
-			event.type === 'signaling.photo' &&
-			typeof event.offer?.callId === 'string' &&
-			callIsConnected(context.call) &&
-			context.call!.getSnapshot().context.remoteId === event.from &&
-			context.call!.getSnapshot().context.callId === event.offer.callId,
-		toCurrentCallee: ({ context, event }) =>
-			event.type === 'signaling.peerUnavailable' &&
-			!!context.call &&
-			context.call.getSnapshot().context.remoteId === event.peerId
+		forCurrentCall: ({ context, event }) => {
+			const now = current(context.call);
+			return event.type === 'signaling.control' && !!now && now.callId === event.message.callId && now.remoteId === event.from;
+		},
+		/** Photos only from the connected call's peer, naming that call. */
+		photoFromCurrentCall: ({ context, event }) => {
+			const now = current(context.call);
+			return event.type === 'signaling.photo' && !!now && typeof event.offer?.callId === 'string' && now.remoteId === event.from && now.callId === event.offer.callId;
+		},
+		toCurrentCallee: ({ context, event }) => event.type === 'signaling.peerUnavailable' && current(context.call)?.remoteId === event.peerId,
+		phaseIs: ({ event }, phase: CallPhase) => event.type === 'call.phase' && event.phase === phase,
+		endedIsCurrent: ({ context, event }) => event.type === 'call.ended' && current(context.call)?.callId === event.callId
 	},
 	actions: {
 		stopCall: stopChild(({ context }) => context.call ?? ''),
 		spawnOutgoing: assign(({ context, event, spawn }) => ({
 			dialError: null,
 			call: spawn('call', {
-					id: 'call',
-					systemId: 'call',
-					input: {
-						direction: 'outgoing',
-						remoteId: event.type === 'call.dial' ? event.peerId.trim() : '',
-						callId: newCallId(),
-						peer: context.peer,
-						localStream: context.localStream
-					}
-				})
+				id: 'call',
+				systemId: 'call',
+				input: {
+					direction: 'outgoing',
+					remoteId: event.type === 'call.dial' ? event.peerId.trim() : '',
+					callId: newCallId(),
+					peer: context.peer,
+					localStream: context.localStream
+				}
+			})
 		})),
 		spawnIncoming: assign(({ context, event, spawn }) => {
-				const incoming = event.type === 'signaling.incomingCall' ? event.call : null;
-				const callId = (incoming?.metadata as { callId?: unknown } | undefined)?.callId;
-				const call = spawn('call', {
-					id: 'call',
-					systemId: 'call',
-					input: {
-						direction: 'incoming',
-						remoteId: incoming?.peer ?? '',
-						callId: typeof callId === 'string' ? callId : newCallId(),
-						peer: context.peer,
-						localStream: context.localStream,
-						incoming
-					}
-				});
-				return { dialError: null, call };
+			const incoming = event.type === 'signaling.incomingCall' ? event.call : null;
+			const callId = (incoming?.metadata as { callId?: unknown } | undefined)?.callId;
+			const call = spawn('call', {
+				id: 'call',
+				systemId: 'call',
+				input: {
+					direction: 'incoming',
+					remoteId: incoming?.peer ?? '',
+					callId: typeof callId === 'string' ? callId : newCallId(),
+					peer: context.peer,
+					localStream: context.localStream,
+					incoming
+				}
+			});
+			return { dialError: null, call };
 		}),
-		/**
-		 * Passes an event on to the photo machine, translated where the session adds what it
-		 * knows (a send gets the connected call's peer and IDs, or nulls and the photo machine
-		 * says why); before the machine exists, queues it and starts loading it.
-		 */
-		toPhoto: enqueueActions(({ context, event, enqueue }) => {
-			let forward: PhotoEvent | null = null;
-			if (event.type === 'photo.sendToPeer') {
-				const connected = callIsConnected(context.call);
-				const call = connected ? context.call!.getSnapshot().context : null;
-				forward = {
-					type: 'photo.send',
-					photoId: event.photoId,
-					peer: connected ? context.peer : null,
-					to: call?.remoteId ?? null,
-					callId: call?.callId ?? null
-				};
-			} else if (event.type === 'signaling.photo') {
-				forward = { type: 'photo.incoming', conn: event.conn, from: event.from, offer: event.offer };
-			} else if (event.type !== 'photo.load') {
-				forward = event as PhotoUiEvent;
-			}
-			if (context.photo) {
-				if (forward) enqueue.sendTo(context.photo, forward);
-				return;
-			}
-			if (forward) enqueue.assign({ photoQueue: [...context.photoQueue, forward] });
-			if (!context.photoLoading) {
-				enqueue.assign({ photoLoading: true });
-				enqueue.spawnChild('loadPhotoMachine', { id: 'photoLoader' });
+		assignDialError: assign({
+			dialError: ({ event }) => {
+				if (event.type !== 'call.dial') return null;
+				const result = validatePeerId(event.peerId);
+				return result.ok ? 'notConnected' : result.reason;
 			}
 		}),
+		forwardRedial: sendTo(
+			({ context }) => context.call!,
+			({ event }) => ({ type: 'call.redial' as const, call: (event as Extract<SessionEvent, { type: 'signaling.incomingCall' }>).call! })
+		),
+		forwardControl: sendTo(
+			({ context }) => context.call!,
+			({ event }) => ({ type: 'call.control' as const, message: (event as Extract<SessionEvent, { type: 'signaling.control' }>).message })
+		),
+		forwardPeerUnavailable: sendTo(({ context }) => context.call!, { type: 'call.peerUnavailable' }),
+		forwardWebrtcError: sendTo(
+			({ context }) => context.call!,
+			({ event }) => ({ type: 'call.webrtcError' as const, message: event.type === 'signaling.webrtcError' ? event.message : '' })
+		),
+		/** The photo machine gets a send request with the connected call's peer and IDs. */
+		sendPhotoToPeer: enqueueActions(({ context, event, enqueue }) => {
+			if (event.type !== 'photo.sendToPeer') return;
+			const now = current(context.call);
+			toPhoto(context, enqueue, { type: 'photo.send', photoId: event.photoId, peer: context.peer, to: now?.remoteId ?? null, callId: now?.callId ?? null });
+		}),
+		/** Outside a connected call a send is still passed on, with nulls: the photo machine says why. */
+		sendPhotoNoCall: enqueueActions(({ context, event, enqueue }) => {
+			if (event.type !== 'photo.sendToPeer') return;
+			toPhoto(context, enqueue, { type: 'photo.send', photoId: event.photoId, peer: null, to: null, callId: null });
+		}),
+		photoIncoming: enqueueActions(({ context, event, enqueue }) => {
+			if (event.type !== 'signaling.photo') return;
+			toPhoto(context, enqueue, { type: 'photo.incoming', conn: event.conn, from: event.from, offer: event.offer });
+		}),
+		/** The views' own photo events (the shutter, retry, delete, …) go to the photo machine. */
+		photoUi: enqueueActions(({ context, event, enqueue }) => {
+			if ((photoUiEvents as readonly string[]).includes(event.type)) toPhoto(context, enqueue, event as PhotoUiEvent);
+		}),
+		startPhotoLoader: spawnChild('loadPhotoMachine', { id: 'photoLoader' }),
 		spawnPhoto: assign(({ event, spawn }) => {
 			// setup() types spawn for the sources it declares; this logic arrived by import().
 			const spawnLogic = spawn as unknown as (logic: PhotoMachine, options: { id: string; systemId: string }) => PhotoRef;
@@ -245,83 +260,138 @@ export const sessionMachine = setup({
 		{ src: 'capture', id: 'capture', systemId: 'capture' },
 		{ src: 'signaling', id: 'signaling', systemId: 'signaling' }
 	],
-	initial: 'running',
+	type: 'parallel',
+	on: {
+		'permission.granted': {
+			actions: sendTo('capture', { type: 'camera.start' }),
+			description: 'Permission already granted: open the camera without a tap'
+		},
+		'capture.live': {
+			actions: [
+				assign({ localStream: ({ event }) => event.stream }),
+				sendTo('permission', { type: 'permission.observed', state: 'granted' }),
+				'photoStream',
+				enqueueActions(({ context, event, enqueue }) => {
+					// A flip mid-call: the call swaps the track with replaceTrack.
+					if (context.call) enqueue.sendTo(context.call, { type: 'call.localStream', stream: event.stream });
+				})
+			]
+		},
+		'capture.failed': [
+			{
+				guard: 'cameraDenied',
+				actions: [sendTo('permission', { type: 'permission.observed', state: 'denied' }), 'photoStream']
+			},
+			{ actions: 'photoStream' }
+		],
+		'signaling.peer': { actions: assign({ peer: ({ event }) => event.peer }) },
+		'call.clearDialError': { actions: assign({ dialError: null }) }
+	},
 	states: {
-		running: {
-			on: {
-				'permission.granted': {
-					actions: sendTo('capture', { type: 'camera.start' }),
-					description: 'Permission already granted: open the camera without a tap'
-				},
-				'capture.live': {
-					actions: [
-						assign({ localStream: ({ event }) => event.stream }),
-						sendTo('permission', { type: 'permission.observed', state: 'granted' }),
-						'photoStream',
-						enqueueActions(({ context, event, enqueue }) => {
-							// A flip mid-call: the call swaps the track with replaceTrack.
-							if (context.call) enqueue.sendTo(context.call, { type: 'call.localStream', stream: event.stream });
-						})
-					]
-				},
-				'capture.failed': [
-					{
-						guard: 'cameraDenied',
-						actions: [sendTo('permission', { type: 'permission.observed', state: 'denied' }), 'photoStream']
-					},
-					{ actions: 'photoStream' }
-				],
-				'signaling.peer': { actions: assign({ peer: ({ event }) => event.peer }) },
-				'signaling.incomingCall': [
-					{
-						guard: 'redialOfCurrentCall',
-						actions: sendTo(
-							({ context }) => context.call!,
-							({ event }) => ({ type: 'call.redial' as const, call: event.call! })
-						),
-						description: 'Same callId and peer as the current call: its recovery re-dial'
-					},
-					{ guard: 'busy', actions: 'rejectBusy', description: 'Already in a call: decline with busy' },
-					{ actions: ['stopCall', 'spawnIncoming'] }
-				],
-				'signaling.control': {
-					guard: 'forCurrentCall',
-					actions: sendTo(
-						({ context }) => context.call!,
-						({ event }) => ({ type: 'call.control' as const, message: event.message })
-					)
-				},
-				'signaling.photo': [
-					{ guard: 'photoFromCurrentCall', actions: 'toPhoto' },
-					{ actions: 'refusePhoto' }
-				],
-				// The views' photo events (photo.load: the gallery opened) go to the photo machine,
-				// loading it first.
-				'photo.*': { actions: 'toPhoto' },
-				'photo.machineLoaded': { actions: ['stopPhotoLoader', 'spawnPhoto', 'flushPhoto'] },
-				// Its code could not load (offline before it was cached): the next tap tries again.
-				'photo.machineFailed': { actions: ['stopPhotoLoader', assign({ photoLoading: false, photoQueue: [] })] },
-				'signaling.peerUnavailable': {
-					guard: 'toCurrentCallee',
-					actions: sendTo(({ context }) => context.call!, { type: 'call.peerUnavailable' })
-				},
-				'call.dial': [
-					{
-						guard: 'invalidDial',
-						actions: assign({
-							dialError: ({ event }) => {
-								const result = validatePeerId(event.peerId);
-								return result.ok ? null : result.reason;
-							}
-						})
-					},
-					{ guard: 'canDial', actions: ['stopCall', 'spawnOutgoing'] },
-					{
-						actions: assign({ dialError: 'notConnected' as const })
+		call: {
+			initial: 'free',
+			states: {
+				free: {
+					description: 'No call, or one that is over and still shown until dismissed',
+					on: {
+						'signaling.incomingCall': {
+							target: 'ringing',
+							actions: ['stopCall', 'spawnIncoming'],
+							description: 'A new call rings; never answered by itself'
+						},
+						'call.dial': [
+							{ guard: 'invalidDial', actions: 'assignDialError' },
+							{ guard: 'signalingOpen', target: 'active', actions: ['stopCall', 'spawnOutgoing'] },
+							{ actions: 'assignDialError', description: 'Signaling is not open: nothing to place it on' }
+						],
+						'call.dismiss': {
+							actions: ['stopCall', assign({ call: null, dialError: null })],
+							description: 'Clear an ended call and its message'
+						}
 					}
-				],
-				'call.dismiss': { actions: ['stopCall', assign({ call: null, dialError: null })] },
-				'call.clearDialError': { actions: assign({ dialError: null }) }
+				},
+				ringing: {
+					on: {
+						'signaling.incomingCall': { actions: 'rejectBusy', description: 'Already ringing: busy' },
+						'signaling.control': { guard: 'forCurrentCall', actions: 'forwardControl' },
+						'call.phase': { guard: { type: 'phaseIs', params: 'setup' }, target: 'active', description: 'Accepted' }
+					}
+				},
+				active: {
+					initial: 'setup',
+					on: {
+						'signaling.control': { guard: 'forCurrentCall', actions: 'forwardControl' },
+						'signaling.peerUnavailable': { guard: 'toCurrentCallee', actions: 'forwardPeerUnavailable' },
+						'signaling.webrtcError': { actions: 'forwardWebrtcError' }
+					},
+					states: {
+						setup: {
+							on: {
+								'signaling.incomingCall': { actions: 'rejectBusy', description: 'A call is being set up: busy' },
+								'call.phase': { guard: { type: 'phaseIs', params: 'connected' }, target: 'connected' }
+							}
+						},
+						connected: {
+							on: {
+								'signaling.incomingCall': [
+									{ guard: 'sameCall', actions: 'forwardRedial', description: "The far side's recovery re-dial of this call" },
+									{ actions: 'rejectBusy', description: 'In a call: busy' }
+								],
+								'signaling.photo': [
+									{ guard: 'photoFromCurrentCall', actions: 'photoIncoming' },
+									{ actions: 'refusePhoto' }
+								],
+								'photo.sendToPeer': { actions: 'sendPhotoToPeer' },
+								'call.phase': { guard: { type: 'phaseIs', params: 'recovering' }, target: 'recovering' }
+							}
+						},
+						recovering: {
+							on: {
+								'signaling.incomingCall': [
+									{ guard: 'sameCall', actions: 'forwardRedial', description: "The caller's re-dial: adopted without a prompt" },
+									{ actions: 'rejectBusy' }
+								],
+								'call.phase': { guard: { type: 'phaseIs', params: 'connected' }, target: 'connected' }
+							}
+						}
+					}
+				}
+			},
+			on: {
+				'call.ended': { guard: 'endedIsCurrent', target: '.free', description: 'The call is over; its message stays until dismissed' },
+				'signaling.photo': { actions: 'refusePhoto' },
+				'photo.sendToPeer': { actions: 'sendPhotoNoCall' }
+			}
+		},
+		photo: {
+			initial: 'absent',
+			states: {
+				absent: {
+					description: "The photo machine's code is not loaded: it stays out of the first load",
+					on: {
+						'photo.*': { target: 'loading', actions: 'photoUi', description: 'The shutter, the gallery or a send: load it' },
+						'signaling.photo': {
+							guard: and([stateIn({ call: { active: 'connected' } }), 'photoFromCurrentCall']),
+							target: 'loading',
+							description: "A photo from the connected call's peer: load it to receive"
+						}
+					}
+				},
+				loading: {
+					entry: [assign({ photoLoading: true }), 'startPhotoLoader'],
+					on: {
+						'photo.machineLoaded': { target: 'ready', actions: ['stopPhotoLoader', 'spawnPhoto', 'flushPhoto'] },
+						'photo.machineFailed': {
+							target: 'absent',
+							actions: ['stopPhotoLoader', assign({ photoLoading: false, photoQueue: [] })],
+							description: 'Its code could not load (offline before it was cached): the next tap tries again'
+						},
+						'photo.*': { actions: 'photoUi' }
+					}
+				},
+				ready: {
+					on: { 'photo.*': { actions: 'photoUi' } }
+				}
 			}
 		}
 	}

@@ -22,8 +22,27 @@ export interface PcStatsEvent {
 	route: RouteType | null;
 }
 
+/**
+ * Trickle ICE, both ways:
+ * - `pc.localCandidate { candidateType }`: this side gathered a candidate (icecandidate), which
+ *   PeerJS sends to the far side.
+ * - `pc.remoteCandidate { candidateType }`: a candidate from the far side was added
+ *   (addIceCandidate resolved).
+ * - `pc.candidateError { message }`: adding one failed.
+ */
+export type PcCandidateEvent =
+	| { type: 'pc.localCandidate'; candidateType: string }
+	| { type: 'pc.remoteCandidate'; candidateType: string }
+	| { type: 'pc.candidateError'; message: string };
+
+/** `typ host` → 'host'. */
+function candidateType(candidate: string | undefined | null): string {
+	return /\btyp (\w+)/.exec(candidate ?? '')?.[1] ?? 'unknown';
+}
+
 export const watchIce = fromCallback<{ type: string }, { pc: RTCPeerConnection }>(({ input, sendBack }) => {
 	const { pc } = input;
+	let stopped = false;
 	const report = () =>
 		sendBack({
 			type: 'pc.state',
@@ -31,14 +50,39 @@ export const watchIce = fromCallback<{ type: string }, { pc: RTCPeerConnection }
 			gathering: pc.iceGatheringState,
 			connection: pc.connectionState
 		} satisfies PcStateEvent);
+	const onCandidate = (e: RTCPeerConnectionIceEvent) => {
+		if (e.candidate?.candidate) sendBack({ type: 'pc.localCandidate', candidateType: candidateType(e.candidate.candidate) } satisfies PcCandidateEvent);
+	};
+	// The far side's candidates reach the pc only through addIceCandidate, which PeerJS calls:
+	// observe it on this instance (the prototype's method stays as it is) and undo on cleanup.
+	const add = pc.addIceCandidate as (candidate?: RTCIceCandidateInit) => Promise<void>;
+	const own = Object.prototype.hasOwnProperty.call(pc, 'addIceCandidate');
+	pc.addIceCandidate = function (this: RTCPeerConnection, candidate?: RTCIceCandidateInit | null) {
+		return add.call(pc, candidate ?? undefined).then(
+			() => {
+				if (!stopped && candidate?.candidate) {
+					sendBack({ type: 'pc.remoteCandidate', candidateType: candidateType(candidate.candidate) } satisfies PcCandidateEvent);
+				}
+			},
+			(err: Error) => {
+				if (!stopped) sendBack({ type: 'pc.candidateError', message: String(err?.message ?? err) } satisfies PcCandidateEvent);
+				throw err;
+			}
+		);
+	} as RTCPeerConnection['addIceCandidate'];
 	pc.addEventListener('iceconnectionstatechange', report);
 	pc.addEventListener('icegatheringstatechange', report);
 	pc.addEventListener('connectionstatechange', report);
+	pc.addEventListener('icecandidate', onCandidate);
 	report();
 	return () => {
+		stopped = true;
+		if (own) pc.addIceCandidate = add as RTCPeerConnection['addIceCandidate'];
+		else delete (pc as Partial<RTCPeerConnection>).addIceCandidate;
 		pc.removeEventListener('iceconnectionstatechange', report);
 		pc.removeEventListener('icegatheringstatechange', report);
 		pc.removeEventListener('connectionstatechange', report);
+		pc.removeEventListener('icecandidate', onCandidate);
 	};
 });
 

@@ -45,6 +45,7 @@ const en = {
 	'call.cameraOn': 'Turn camera on',
 	'call.dismiss': 'Dismiss',
 	'call.noMic': 'No microphone: the call is video only.',
+	'call.remoteCameraOff': 'The other person turned their camera off.',
 	'call.stats': 'RTT {rtt} ms · {fps} fps · {route}',
 	'call.remoteLabel': 'Video of {id}',
 	'call.localLabel': 'Your camera',

@@ -192,6 +192,18 @@ export function topState(value: unknown): string {
 	return '';
 }
 
+/** The full dotted path of a non-parallel machine's state (`calling.haveLocalOffer`). */
+export function statePath(value: unknown): string {
+	if (typeof value === 'string') return value;
+	if (value && typeof value === 'object') {
+		const [key] = Object.keys(value);
+		if (key === undefined) return '';
+		const rest = statePath((value as Record<string, unknown>)[key]);
+		return rest ? `${key}.${rest}` : key;
+	}
+	return '';
+}
+
 /** The session's long-lived children, found by systemId and typed. */
 export function sessionChildren(actor: Session) {
 	return {

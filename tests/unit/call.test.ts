@@ -1,316 +1,597 @@
 import { describe, expect, test, vi } from 'vitest';
-import { createActor, fromCallback, fromPromise, SimulatedClock, waitFor } from 'xstate';
+import { createActor, fromCallback, setup as xsetup, SimulatedClock } from 'xstate';
+import { getShortestPaths } from 'xstate/graph';
 import { callMachine, type CallInput } from '$machines/call.machine';
+import { microphone } from '$machines/actors/media';
 import type { MediaCommand } from '$machines/actors/call';
-import { allStatePaths, FakeTrack, replayShortestPaths, videoStream } from './fakes';
+import { FakeStream, FakeTrack, videoStream } from './fakes';
 
 const pc = {} as RTCPeerConnection;
 
-function setup(direction: 'outgoing' | 'incoming', mic: FakeTrack | null = new FakeTrack('audio')) {
-	const clock = new SimulatedClock();
-	const commands: MediaCommand[] = [];
-	let media: (e: { type: string; [k: string]: unknown }) => void = () => {};
-	const spies = { sendDecline: vi.fn(), sendCancel: vi.fn(), reportEnded: vi.fn() };
+/**
+ * The call machine with recording fakes in place of its actors: what it told the media
+ * connection (commands), the microphone (opens, and whether it was stopped) and the ICE machine.
+ */
+function fakes() {
+	const rec = {
+		commands: [] as MediaCommand[],
+		micOpens: 0,
+		micStopped: false,
+		iceEvents: [] as string[],
+		phases: [] as string[],
+		ended: 0,
+		declines: 0,
+		cancels: 0,
+		toMedia: (_e: { type: string; [k: string]: unknown }) => {},
+		toCall: (_e: { type: string; [k: string]: unknown }) => {}
+	};
 	const machine = callMachine.provide({
 		actors: {
 			mediaCall: fromCallback(({ sendBack, receive }) => {
-				media = sendBack;
-				receive((c) => commands.push(c as MediaCommand));
+				rec.toMedia = sendBack as typeof rec.toMedia;
+				receive((c) => rec.commands.push(c as MediaCommand));
 				return () => {};
 			}),
-			openMicrophone: fromPromise(async () => mic as unknown as MediaStreamTrack | null),
-			ice: fromCallback(() => () => {}) as never
+			microphone: fromCallback(({ sendBack, receive }) => {
+				rec.toCall = sendBack as typeof rec.toCall;
+				receive(() => rec.micOpens++);
+				return () => {
+					rec.micStopped = true;
+				};
+			}),
+			ice: fromCallback(({ receive }) => {
+				receive((e) => rec.iceEvents.push(e.type));
+				return () => {};
+			}) as never
 		},
-		actions: spies
+		actions: {
+			sendDecline: () => void rec.declines++,
+			sendCancel: () => void rec.cancels++,
+			reportEnded: () => void rec.ended++,
+			reportPhase: (_: unknown, phase: string) => void rec.phases.push(phase)
+		}
 	});
-	const input: CallInput = {
-		direction,
-		remoteId: 'far',
-		callId: 'c1',
-		peer: null,
-		localStream: videoStream('front')
-	};
-	const actor = createActor(machine, { input, clock }).start();
-	return { actor, clock, commands, media: (e: { type: string; [k: string]: unknown }) => media(e), spies, mic };
+	return { rec, machine };
 }
 
-async function connectOutgoing(t: ReturnType<typeof setup>) {
-	await waitFor(t.actor, (s) => s.matches({ calling: 'offering' }));
+function setup(direction: 'outgoing' | 'incoming') {
+	const { rec, machine } = fakes();
+	const clock = new SimulatedClock();
+	const input: CallInput = { direction, remoteId: 'far', callId: 'c1', peer: null, localStream: videoStream('front') };
+	const actor = createActor(machine, { input, clock }).start();
+	const micTrack = new FakeTrack('audio');
+	return {
+		actor,
+		clock,
+		rec,
+		micTrack,
+		path: () => pathOf(actor.getSnapshot().value),
+		media: (e: { type: string; [k: string]: unknown }) => rec.toMedia(e),
+		micReady: () => rec.toCall({ type: 'mic.ready', track: micTrack }),
+		micUnavailable: () => rec.toCall({ type: 'mic.unavailable' }),
+		count: (type: MediaCommand['type']) => rec.commands.filter((c) => c.type === type).length,
+		reason: () => actor.getSnapshot().context.failure?.reason
+	};
+}
+type T = ReturnType<typeof setup>;
+
+function pathOf(value: unknown): string {
+	if (typeof value === 'string') return value;
+	const [key] = Object.keys(value as object);
+	return `${key}.${pathOf((value as Record<string, unknown>)[key])}`;
+}
+
+function connectOutgoing(t: T) {
+	t.micReady();
 	t.media({ type: 'media.pc', pc });
 	t.media({ type: 'media.signalingState', state: 'have-local-offer' });
 	t.media({ type: 'media.signalingState', state: 'stable' });
 	t.actor.send({ type: 'ice.connected' });
+	expect(t.path()).toBe('connected');
+}
+
+function connectIncoming(t: T) {
+	t.actor.send({ type: 'call.accept' });
+	t.micReady();
+	t.media({ type: 'media.pc', pc });
+	t.media({ type: 'media.signalingState', state: 'have-remote-offer' });
+	t.media({ type: 'media.signalingState', state: 'stable' });
+	t.actor.send({ type: 'ice.connected' });
+	expect(t.path()).toBe('connected');
+}
+
+/** The call is over and let go of everything: one report, the pc closed, the mic stopped. */
+function expectReleased(t: T) {
+	expect(t.actor.getSnapshot().status).toBe('done');
+	expect(t.rec.ended).toBe(1);
+	expect(t.count('media.release')).toBe(1);
+	expect(t.rec.micStopped).toBe(true);
 }
 
 describe('call machine: outgoing', () => {
-	test('mic opens at dial, offer → have-local-offer → answer (stable) → ICE connected', async () => {
+	test('mic first, then offer → have-local-offer → answer (stable) → ICE → connected, each step a state', () => {
 		const t = setup('outgoing');
-		expect(t.actor.getSnapshot().value).toEqual({ calling: 'microphone' });
-		await waitFor(t.actor, (s) => s.matches({ calling: 'offering' }));
-		const dial = t.commands[0];
-		expect(dial.type).toBe('media.dial');
+		expect(t.path()).toBe('calling.microphone');
+		expect(t.rec.micOpens).toBe(1);
+		expect(t.rec.commands).toEqual([]);
+		t.micReady();
+		expect(t.path()).toBe('calling.offering');
+		expect(t.count('media.dial')).toBe(1);
 		// The outgoing stream: camera video + the call's microphone.
-		const kinds = (dial as { stream: MediaStream }).stream.getTracks().map((tr) => tr.kind).sort();
-		expect(kinds).toEqual(['audio', 'video']);
+		const dial = t.rec.commands[0] as Extract<MediaCommand, { type: 'media.dial' }>;
+		expect(dial.stream.getTracks().map((tr) => tr.kind).sort()).toEqual(['audio', 'video']);
 		t.media({ type: 'media.pc', pc });
-		expect(t.actor.getSnapshot().children.ice).toBeDefined();
-		t.media({ type: 'media.signalingState', state: 'have-local-offer' });
-		expect(t.actor.getSnapshot().value).toEqual({ calling: 'haveLocalOffer' });
+		// A new pc's initial `stable` is not the answer.
 		t.media({ type: 'media.signalingState', state: 'stable' });
-		expect(t.actor.getSnapshot().value).toEqual({ connecting: 'ice' });
+		expect(t.path()).toBe('calling.offering');
+		t.media({ type: 'media.signalingState', state: 'have-local-offer' });
+		expect(t.path()).toBe('calling.haveLocalOffer');
+		t.media({ type: 'media.signalingState', state: 'stable' });
+		expect(t.path()).toBe('connecting.ice');
 		t.actor.send({ type: 'ice.connected' });
-		expect(t.actor.getSnapshot().value).toBe('connected');
+		expect(t.path()).toBe('connected');
+		expect(t.rec.phases).toEqual(['setup', 'setup', 'connected']);
+		expect(t.count('media.dial')).toBe(1);
 	});
 
 	test.each([
 		['decline', 'declined'],
 		['busy', 'busy']
-	] as const)('the far side answers %s → ended %s', async (type, reason) => {
+	] as const)('the far side answers %s → ended %s, everything released', (type, reason) => {
 		const t = setup('outgoing');
-		await waitFor(t.actor, (s) => s.matches({ calling: 'offering' }));
+		t.micReady();
 		t.actor.send({ type: 'call.control', message: { type, callId: 'c1' } });
-		expect(t.actor.getSnapshot().value).toBe('ended');
-		expect(t.actor.getSnapshot().context.failure?.reason).toBe(reason);
-		expect(t.spies.reportEnded).toHaveBeenCalledTimes(1);
-		expect(t.mic!.readyState).toBe('ended');
+		expect(t.path()).toBe('ended');
+		expect(t.reason()).toBe(reason);
+		expectReleased(t);
 	});
 
-	test('unknown ID → failed peer-unavailable', async () => {
+	test('unknown ID → failed peer-unavailable', () => {
 		const t = setup('outgoing');
-		await waitFor(t.actor, (s) => s.matches({ calling: 'offering' }));
+		t.micReady();
 		t.actor.send({ type: 'call.peerUnavailable' });
-		expect(t.actor.getSnapshot().value).toBe('failed');
-		expect(t.actor.getSnapshot().context.failure?.reason).toBe('peer-unavailable');
+		expect(t.path()).toBe('failed');
+		expect(t.reason()).toBe('peer-unavailable');
+		expectReleased(t);
 	});
 
-	test('nobody answers within ringTimeout → ended no-answer, and the callee is told', async () => {
+	test('nobody answers within ringTimeout → ended no-answer, and the callee is told once', () => {
 		const t = setup('outgoing');
-		await waitFor(t.actor, (s) => s.matches({ calling: 'offering' }));
+		t.micReady();
 		t.clock.increment(29_999);
-		expect(t.actor.getSnapshot().matches('calling')).toBe(true);
+		expect(t.path()).toBe('calling.offering');
 		t.clock.increment(1);
-		expect(t.actor.getSnapshot().context.failure?.reason).toBe('no-answer');
-		expect(t.spies.sendCancel).toHaveBeenCalledTimes(1);
+		expect(t.reason()).toBe('no-answer');
+		expect(t.rec.cancels).toBe(1);
+		expectReleased(t);
 	});
 
-	test('hanging up while it rings cancels on the far side', async () => {
+	test('hanging up while the microphone is still opening: ended, the mic actor stopped, the far side told', () => {
 		const t = setup('outgoing');
-		await waitFor(t.actor, (s) => s.matches({ calling: 'offering' }));
+		expect(t.path()).toBe('calling.microphone');
 		t.actor.send({ type: 'call.hangup' });
-		expect(t.actor.getSnapshot().context.failure?.reason).toBe('hung-up');
-		expect(t.spies.sendCancel).toHaveBeenCalledTimes(1);
-		expect(t.commands.at(-1)).toEqual({ type: 'media.close' });
+		expect(t.reason()).toBe('hung-up');
+		expect(t.rec.cancels).toBe(1);
+		expect(t.count('media.dial')).toBe(0);
+		expectReleased(t);
 	});
 
-	test('no microphone: the call goes on with video only', async () => {
-		const t = setup('outgoing', null);
-		await waitFor(t.actor, (s) => s.matches({ calling: 'offering' }));
+	test('no microphone: the call goes on with video only', () => {
+		const t = setup('outgoing');
+		t.micUnavailable();
 		expect(t.actor.getSnapshot().context.micAvailable).toBe(false);
-		const dial = t.commands[0] as { stream: MediaStream };
+		const dial = t.rec.commands[0] as Extract<MediaCommand, { type: 'media.dial' }>;
 		expect(dial.stream.getTracks().map((tr) => tr.kind)).toEqual(['video']);
 	});
 
-	test('flip mid-call replaces the video track (no new offer); mute toggles the mic track', async () => {
+	test('flip replaces the video track (no new offer); mute disables the mic; camera off leaves the camera alone', () => {
 		const t = setup('outgoing');
-		await connectOutgoing(t);
+		connectOutgoing(t);
 		const back = videoStream('back');
 		t.actor.send({ type: 'call.localStream', stream: back });
-		expect(t.commands.at(-1)).toEqual({ type: 'media.replaceTrack', track: back.getVideoTracks()[0] });
-		expect(t.commands.filter((c) => c.type === 'media.dial')).toHaveLength(1);
+		expect(t.rec.commands.at(-1)).toEqual({ type: 'media.replaceTrack', track: back.getVideoTracks()[0] });
 		t.actor.send({ type: 'call.toggleMic' });
-		expect(t.mic!.enabled).toBe(false);
+		expect(t.micTrack.enabled).toBe(false);
+		expect(t.rec.commands.at(-1)).toEqual({ type: 'media.mic', muted: true });
 		t.actor.send({ type: 'call.toggleCamera' });
-		expect(back.getVideoTracks()[0].enabled).toBe(false);
-		t.actor.send({ type: 'call.hangup' });
-		// The camera stays on for the preview, re-enabled; the mic is released.
+		expect(t.rec.commands.at(-1)).toEqual({ type: 'media.camera', off: true });
+		// The preview and the shutter keep a working camera.
 		expect(back.getVideoTracks()[0].enabled).toBe(true);
-		expect(t.mic!.readyState).toBe('ended');
+		t.actor.send({ type: 'call.toggleCamera' });
+		expect(t.rec.commands.at(-1)).toEqual({ type: 'media.camera', off: false });
+		expect(t.count('media.dial')).toBe(1);
+		t.actor.send({ type: 'call.hangup' });
+		expectReleased(t);
 	});
 
-	test('the far side hangs up → ended remote-hung-up', async () => {
+	test('the far side hangs up → ended remote-hung-up', () => {
 		const t = setup('outgoing');
-		await connectOutgoing(t);
+		connectOutgoing(t);
 		t.media({ type: 'media.closed' });
-		expect(t.actor.getSnapshot().context.failure?.reason).toBe('remote-hung-up');
+		expect(t.reason()).toBe('remote-hung-up');
+		expectReleased(t);
 	});
 
-	test('media stall → recovering; media flows again → connected without a re-dial', async () => {
+	test('a negotiation failure PeerJS reports during set-up fails the call; once connected it does not', () => {
 		const t = setup('outgoing');
-		await connectOutgoing(t);
+		t.micReady();
+		t.actor.send({ type: 'call.webrtcError', message: 'setRemoteDescription failed' });
+		expect(t.path()).toBe('failed');
+		expect(t.reason()).toBe('negotiation-failed');
+		expectReleased(t);
+		const u = setup('outgoing');
+		connectOutgoing(u);
+		u.actor.send({ type: 'call.webrtcError', message: 'addIceCandidate failed' });
+		expect(u.path()).toBe('connected');
+	});
+
+	test('the far side’s heartbeat and camera notice reach the ICE machine and the context', () => {
+		const t = setup('outgoing');
+		connectOutgoing(t);
+		t.media({ type: 'media.alive' });
+		expect(t.rec.iceEvents).toEqual(['ice.peerAlive']);
+		t.media({ type: 'media.remoteCamera', off: true });
+		expect(t.actor.getSnapshot().context.remoteCameraOff).toBe(true);
+		t.actor.send({ type: 'call.hangup' });
+		// The pc is closed first, so the ICE machine's `closed` is real.
+		expect(t.rec.iceEvents.at(-1)).toBe('ice.close');
+		expect(t.rec.commands.slice(-2)).toEqual([{ type: 'media.close' }, { type: 'media.release' }]);
+	});
+
+	test('media stall → recovering; media flows again → connected without a re-dial', () => {
+		const t = setup('outgoing');
+		connectOutgoing(t);
 		t.actor.send({ type: 'ice.stalled' });
-		expect(t.actor.getSnapshot().value).toEqual({ recovering: 'waiting' });
+		expect(t.path()).toBe('recovering.waiting');
 		t.actor.send({ type: 'ice.resumed' });
-		expect(t.actor.getSnapshot().value).toBe('connected');
-		expect(t.commands.filter((c) => c.type === 'media.redial')).toHaveLength(0);
+		expect(t.path()).toBe('connected');
+		expect(t.count('media.redial')).toBe(0);
+		expect(t.rec.phases.slice(-2)).toEqual(['recovering', 'connected']);
 	});
 
-	test('caller: still down after recoverGrace → re-dial with the same call; new path connects', async () => {
+	test('caller: still down after recoverGrace → re-dial through its own offer states; the new path connects', () => {
 		const t = setup('outgoing');
-		await connectOutgoing(t);
+		connectOutgoing(t);
 		t.actor.send({ type: 'ice.disconnected' });
 		t.clock.increment(4999);
-		expect(t.actor.getSnapshot().value).toEqual({ recovering: 'waiting' });
+		expect(t.path()).toBe('recovering.waiting');
 		t.clock.increment(1);
-		expect(t.actor.getSnapshot().value).toEqual({ recovering: 'redialing' });
-		expect(t.commands.at(-1)?.type).toBe('media.redial');
+		expect(t.path()).toBe('recovering.redialing.offering');
+		expect(t.count('media.redial')).toBe(1);
 		expect(t.actor.getSnapshot().context.recoveries).toBe(1);
 		// The old connection's close arriving late does not end the call.
 		t.media({ type: 'media.closed' });
-		expect(t.actor.getSnapshot().matches('recovering')).toBe(true);
+		expect(t.path()).toBe('recovering.waiting');
+		t.clock.increment(5000);
+		expect(t.count('media.redial')).toBe(2);
 		t.media({ type: 'media.pc', pc });
+		t.media({ type: 'media.signalingState', state: 'have-local-offer' });
+		expect(t.path()).toBe('recovering.redialing.haveLocalOffer');
+		t.media({ type: 'media.signalingState', state: 'stable' });
+		expect(t.path()).toBe('recovering.redialing.ice');
 		t.actor.send({ type: 'ice.connected' });
-		expect(t.actor.getSnapshot().value).toBe('connected');
+		expect(t.path()).toBe('connected');
 	});
 
-	test('caller: re-dials up to the limit, then ends connection-lost within the deadline', async () => {
+	test('caller: exactly recoveryLimit (2) re-dials, then connection-lost at the deadline (15 s after the loss)', () => {
 		const t = setup('outgoing');
-		await connectOutgoing(t);
+		connectOutgoing(t);
 		t.actor.send({ type: 'ice.stalled' });
-		t.clock.increment(5000); // re-dial 1
-		t.clock.increment(5000); // no answer → waiting
-		t.clock.increment(5000); // re-dial 2 (at 15 s the deadline ends it)
-		expect(t.actor.getSnapshot().value).toBe('ended');
-		expect(t.actor.getSnapshot().context.failure?.reason).toBe('connection-lost');
-		expect(t.commands.filter((c) => c.type === 'media.redial').length).toBeLessThanOrEqual(2);
+		t.clock.increment(5000);
+		expect(t.count('media.redial')).toBe(1);
+		t.clock.increment(5000);
+		expect(t.count('media.redial')).toBe(2);
+		t.clock.increment(4999);
+		expect(t.path()).toBe('recovering.redialing.offering');
+		t.clock.increment(1);
+		expect(t.reason()).toBe('connection-lost');
+		expect(t.count('media.redial')).toBe(2);
+		expectReleased(t);
 	});
 
-	test('the far side vanished from signaling during recovery → ended connection-lost at once', async () => {
+	test('the far side vanished from signaling during recovery → ended connection-lost at once', () => {
 		const t = setup('outgoing');
-		await connectOutgoing(t);
+		connectOutgoing(t);
 		t.actor.send({ type: 'ice.stalled' });
 		t.clock.increment(5000);
 		t.actor.send({ type: 'call.peerUnavailable' });
-		expect(t.actor.getSnapshot().context.failure?.reason).toBe('connection-lost');
+		expect(t.reason()).toBe('connection-lost');
 	});
 
-	test('a media error → failed media-error', async () => {
+	test('ICE fails outright, before or after connecting → the call ends, released', () => {
 		const t = setup('outgoing');
-		await waitFor(t.actor, (s) => s.matches({ calling: 'offering' }));
+		t.micReady();
+		t.actor.send({ type: 'ice.failed' });
+		expect(t.path()).toBe('failed');
+		expectReleased(t);
+		const u = setup('outgoing');
+		connectOutgoing(u);
+		u.actor.send({ type: 'ice.failed' });
+		expect(u.path()).toBe('ended');
+		expect(u.reason()).toBe('connection-lost');
+	});
+
+	test('a media error → failed media-error', () => {
+		const t = setup('outgoing');
+		t.micReady();
 		t.media({ type: 'media.error', message: 'boom' });
-		expect(t.actor.getSnapshot().value).toBe('failed');
-		expect(t.actor.getSnapshot().context.failure?.reason).toBe('media-error');
+		expect(t.path()).toBe('failed');
+		expect(t.reason()).toBe('media-error');
+		expectReleased(t);
 	});
 });
 
 describe('call machine: incoming', () => {
-	test('rings and never answers by itself', async () => {
+	test('rings and never answers by itself: no microphone, nothing sent', () => {
 		const t = setup('incoming');
-		expect(t.actor.getSnapshot().value).toBe('ringing');
+		expect(t.path()).toBe('ringing');
 		t.clock.increment(10_000);
-		expect(t.actor.getSnapshot().value).toBe('ringing');
-		expect(t.commands).toEqual([]);
+		expect(t.path()).toBe('ringing');
+		expect(t.rec.commands).toEqual([]);
+		expect(t.rec.micOpens).toBe(0);
+		expect(t.rec.phases).toEqual(['ringing']);
 	});
 
-	test('accept → mic → answer → have-remote-offer → stable → connected', async () => {
+	test('accept → mic → answer → have-remote-offer → stable → ICE → connected, each step a state', () => {
 		const t = setup('incoming');
 		t.actor.send({ type: 'call.accept' });
-		await waitFor(t.actor, (s) => s.matches({ connecting: 'answering' }));
-		expect(t.commands[0].type).toBe('media.answer');
+		expect(t.path()).toBe('connecting.microphone');
+		expect(t.rec.micOpens).toBe(1);
+		expect(t.count('media.answer')).toBe(0);
+		t.micReady();
+		expect(t.path()).toBe('connecting.answering');
+		expect(t.count('media.answer')).toBe(1);
 		t.media({ type: 'media.pc', pc });
-		t.media({ type: 'media.signalingState', state: 'have-remote-offer' });
-		expect(t.actor.getSnapshot().value).toEqual({ connecting: 'haveRemoteOffer' });
+		// The new pc's initial `stable` (reported before PeerJS sets the offer) is not the answer.
 		t.media({ type: 'media.signalingState', state: 'stable' });
-		expect(t.actor.getSnapshot().value).toEqual({ connecting: 'ice' });
+		expect(t.path()).toBe('connecting.answering');
+		t.media({ type: 'media.signalingState', state: 'have-remote-offer' });
+		expect(t.path()).toBe('connecting.haveRemoteOffer');
+		t.media({ type: 'media.signalingState', state: 'stable' });
+		expect(t.path()).toBe('connecting.ice');
 		t.actor.send({ type: 'ice.connected' });
-		expect(t.actor.getSnapshot().value).toBe('connected');
+		expect(t.path()).toBe('connected');
 	});
 
-	test('decline tells the caller and ends', () => {
+	test('decline tells the caller once and ends as declined by me', () => {
 		const t = setup('incoming');
 		t.actor.send({ type: 'call.decline' });
-		expect(t.actor.getSnapshot().value).toBe('ended');
-		expect(t.spies.sendDecline).toHaveBeenCalledTimes(1);
+		expect(t.reason()).toBe('declined-by-me');
+		expect(t.rec.declines).toBe(1);
+		expectReleased(t);
 	});
 
 	test('the caller gives up while ringing → ended missed', () => {
 		const t = setup('incoming');
 		t.actor.send({ type: 'call.control', message: { type: 'cancel', callId: 'c1' } });
-		expect(t.actor.getSnapshot().context.failure?.reason).toBe('missed');
+		expect(t.reason()).toBe('missed');
 	});
 
-	test("recovery: waits for the caller's re-dial and answers it without a prompt", async () => {
+	test('the caller cancels while our microphone opens after Accept → ended, mic stopped, no answer sent', () => {
 		const t = setup('incoming');
 		t.actor.send({ type: 'call.accept' });
-		await waitFor(t.actor, (s) => s.matches({ connecting: 'answering' }));
-		t.media({ type: 'media.pc', pc });
-		t.media({ type: 'media.signalingState', state: 'stable' });
-		t.actor.send({ type: 'ice.connected' });
+		t.actor.send({ type: 'call.control', message: { type: 'cancel', callId: 'c1' } });
+		expect(t.reason()).toBe('remote-hung-up');
+		expect(t.count('media.answer')).toBe(0);
+		expectReleased(t);
+	});
+
+	test('hanging up before our answer went out tells the caller (it is still ringing)', () => {
+		const t = setup('incoming');
+		t.actor.send({ type: 'call.accept' });
+		t.actor.send({ type: 'call.hangup' });
+		expect(t.rec.declines).toBe(1);
+		expectReleased(t);
+	});
+
+	test('accepted but no path within connectTimeout → failed connection-failed, released', () => {
+		const t = setup('incoming');
+		t.actor.send({ type: 'call.accept' });
+		t.micReady();
+		t.clock.increment(19_999);
+		expect(t.path()).toBe('connecting.answering');
+		t.clock.increment(1);
+		expect(t.reason()).toBe('connection-failed');
+		expectReleased(t);
+	});
+
+	test("recovery: waits for the caller's re-dial and adopts it through its own answer states", () => {
+		const t = setup('incoming');
+		connectIncoming(t);
 		t.actor.send({ type: 'ice.stalled' });
 		t.clock.increment(5000);
-		expect(t.actor.getSnapshot().value).toEqual({ recovering: 'awaitingRedial' });
+		expect(t.path()).toBe('recovering.awaitingRedial');
 		const redial = { peer: 'far', metadata: { callId: 'c1' } } as unknown as import('peerjs').MediaConnection;
 		t.actor.send({ type: 'call.redial', call: redial });
-		expect(t.actor.getSnapshot().value).toEqual({ recovering: 'answering' });
-		expect(t.commands.at(-1)).toMatchObject({ type: 'media.adopt', call: redial });
+		expect(t.path()).toBe('recovering.adopting.answering');
+		expect(t.rec.commands.at(-1)).toMatchObject({ type: 'media.adopt', call: redial });
+		t.media({ type: 'media.pc', pc });
+		t.media({ type: 'media.signalingState', state: 'have-remote-offer' });
+		expect(t.path()).toBe('recovering.adopting.haveRemoteOffer');
+		t.media({ type: 'media.signalingState', state: 'stable' });
 		t.actor.send({ type: 'ice.connected' });
-		expect(t.actor.getSnapshot().value).toBe('connected');
+		expect(t.path()).toBe('connected');
 	});
 
-	test('recovery: no re-dial arrives → ended connection-lost by the deadline', async () => {
+	test('one-sided stall: the caller re-dials while we still think we are connected → adopted, not "hung up"', () => {
 		const t = setup('incoming');
-		t.actor.send({ type: 'call.accept' });
-		await waitFor(t.actor, (s) => s.matches({ connecting: 'answering' }));
-		t.actor.send({ type: 'ice.connected' });
+		connectIncoming(t);
+		const redial = { peer: 'far', metadata: { callId: 'c1' } } as unknown as import('peerjs').MediaConnection;
+		t.actor.send({ type: 'call.redial', call: redial });
+		expect(t.path()).toBe('recovering.adopting.answering');
+		expect(t.count('media.adopt')).toBe(1);
+		expect(t.rec.ended).toBe(0);
+	});
+
+	test('recovery: no re-dial arrives → ended connection-lost by the deadline', () => {
+		const t = setup('incoming');
+		connectIncoming(t);
 		t.actor.send({ type: 'ice.disconnected' });
 		t.clock.increment(14_999);
-		expect(t.actor.getSnapshot().matches('recovering')).toBe(true);
+		expect(t.path()).toBe('recovering.awaitingRedial');
 		t.clock.increment(1);
-		expect(t.actor.getSnapshot().context.failure?.reason).toBe('connection-lost');
+		expect(t.reason()).toBe('connection-lost');
+		expectReleased(t);
 	});
 
 	test('unanswered for ringTimeout → missed', () => {
 		const t = setup('incoming');
 		t.clock.increment(30_000);
-		expect(t.actor.getSnapshot().context.failure?.reason).toBe('missed');
+		expect(t.reason()).toBe('missed');
+		expect(t.rec.micOpens).toBe(0);
 	});
 });
 
-describe('call machine: model-based', () => {
-	/** Inert implementations: the replay sends the model's events itself. */
-	const machine = callMachine.provide({
-		actors: {
-			mediaCall: fromCallback(() => () => {}),
-			openMicrophone: fromPromise(() => new Promise<MediaStreamTrack | null>(() => {})),
-			ice: fromCallback(() => () => {}) as never
-		},
-		actions: { sendDecline: () => {}, sendCancel: () => {}, reportEnded: () => {} }
-	});
+describe('the microphone actor', () => {
+	/** A parent that invokes the real actor and records what it sends back. */
+	function withMicrophone(getUserMedia: () => Promise<MediaStream>) {
+		vi.stubGlobal('navigator', { mediaDevices: { getUserMedia } });
+		const events: string[] = [];
+		const parent = createActor(
+			xsetup({ actors: { microphone } }).createMachine({
+				invoke: { src: 'microphone', id: 'mic' },
+				on: { '*': { actions: ({ event }) => events.push(event.type) } }
+			})
+		).start();
+		parent.getSnapshot().children.mic!.send({ type: 'mic.open' });
+		return { parent, events };
+	}
 
-	test.each(['outgoing', 'incoming'] as const)('%s: shortest paths replay on the real actor', (direction) => {
-		const input: CallInput = { direction, remoteId: 'far', callId: 'c1', peer: null, localStream: videoStream() };
-		const { mismatches } = replayShortestPaths(machine, sampleEvents, input);
-		expect(mismatches).toEqual([]);
-	});
-
-	test('both directions together reach every state', () => {
-		const reached = new Set<string>();
-		for (const direction of ['outgoing', 'incoming'] as const) {
-			const input: CallInput = { direction, remoteId: 'far', callId: 'c1', peer: null, localStream: videoStream() };
-			replayShortestPaths(machine, sampleEvents, input).reached.forEach((p) => reached.add(p));
+	test('stopped while getUserMedia is still pending: the track that arrives afterwards is stopped at once', async () => {
+		let resolve: (s: MediaStream) => void = () => {};
+		const track = new FakeTrack('audio');
+		try {
+			const { parent, events } = withMicrophone(() => new Promise<MediaStream>((r) => (resolve = r)));
+			parent.stop();
+			resolve(new FakeStream([track]) as unknown as MediaStream);
+			await new Promise((r) => setTimeout(r, 0));
+			expect(track.readyState).toBe('ended');
+			expect(events).toEqual([]);
+		} finally {
+			vi.unstubAllGlobals();
 		}
-		// `idle` is transient (an eventless transition picks the direction) and never rests.
-		expect([...reached, 'idle'].sort()).toEqual(allStatePaths(callMachine).sort());
+	});
+
+	test('opened, then the call ends: its track is stopped', async () => {
+		const track = new FakeTrack('audio');
+		try {
+			const { parent, events } = withMicrophone(async () => new FakeStream([track]) as unknown as MediaStream);
+			await new Promise((r) => setTimeout(r, 0));
+			expect(events).toEqual(['mic.ready']);
+			expect(track.readyState).toBe('live');
+			parent.stop();
+			expect(track.readyState).toBe('ended');
+		} finally {
+			vi.unstubAllGlobals();
+		}
+	});
+
+	test('refused or absent: mic.unavailable', async () => {
+		try {
+			const { events } = withMicrophone(() => Promise.reject(new Error('NotAllowedError')));
+			await new Promise((r) => setTimeout(r, 0));
+			expect(events).toEqual(['mic.unavailable']);
+		} finally {
+			vi.unstubAllGlobals();
+		}
 	});
 });
 
-const sampleEvents = [
-	{ type: 'xstate.done.actor.microphone', output: null },
-	{ type: 'media.signalingState', state: 'have-local-offer' },
-	{ type: 'media.signalingState', state: 'have-remote-offer' },
-	{ type: 'media.signalingState', state: 'stable' },
-	{ type: 'media.closed' },
-	{ type: 'media.error', message: 'x' },
-	{ type: 'call.accept' },
-	{ type: 'call.decline' },
-	{ type: 'call.hangup' },
-	{ type: 'call.control', message: { type: 'decline', callId: 'c1' } },
-	{ type: 'call.peerUnavailable' },
-	{ type: 'ice.connected' },
-	{ type: 'ice.stalled' },
-	{ type: 'ice.resumed' },
-	{ type: 'ice.failed' },
-	{ type: 'call.redial', call: {} },
-	{ type: 'xstate.after.recoverGrace.call.recovering.waiting' },
-	{ type: 'xstate.after.recoverGrace.call.recovering.redialing' },
-	{ type: 'xstate.after.recoveryDeadline.call.recovering' }
-] as never[];
+/**
+ * Model-based: every shortest path through the chart (xstate/graph) over these events, replayed
+ * on the real actor with recording fakes; after every step the system must satisfy what the
+ * state it is in promises, whatever the path that led there.
+ */
+describe('call machine: what each state promises, on every path', () => {
+	const events = [
+		{ type: 'mic.ready', track: new FakeTrack('audio') },
+		{ type: 'mic.unavailable' },
+		{ type: 'media.signalingState', state: 'have-local-offer' },
+		{ type: 'media.signalingState', state: 'have-remote-offer' },
+		{ type: 'media.signalingState', state: 'stable' },
+		{ type: 'media.closed' },
+		{ type: 'media.error', message: 'x' },
+		{ type: 'call.accept' },
+		{ type: 'call.decline' },
+		{ type: 'call.hangup' },
+		{ type: 'call.control', message: { type: 'decline', callId: 'c1' } },
+		{ type: 'call.control', message: { type: 'cancel', callId: 'c1' } },
+		{ type: 'call.peerUnavailable' },
+		{ type: 'call.webrtcError', message: 'x' },
+		{ type: 'ice.connected' },
+		{ type: 'ice.stalled' },
+		{ type: 'ice.resumed' },
+		{ type: 'ice.failed' },
+		{ type: 'call.redial', call: { peer: 'far' } },
+		{ type: 'xstate.after.recoverGrace.call.recovering.waiting' },
+		{ type: 'xstate.after.recoverGrace.call.recovering.redialing' },
+		{ type: 'xstate.after.recoveryDeadline.call.recovering' },
+		{ type: 'xstate.after.ringTimeout.call.calling' },
+		{ type: 'xstate.after.ringTimeout.call.ringing' },
+		{ type: 'xstate.after.connectTimeout.call.connecting' }
+	];
+
+	function check(path: string, t: { rec: ReturnType<typeof fakes>['rec']; status: string }) {
+		const { rec } = t;
+		const n = (type: string) => rec.commands.filter((c) => c.type === type).length;
+		expect(rec.ended, path).toBeLessThanOrEqual(1);
+		if (path === 'ringing') {
+			expect(rec.commands, path).toEqual([]);
+			expect(rec.micOpens, path).toBe(0);
+			expect(rec.declines + rec.cancels, path).toBe(0);
+		}
+		if (path.startsWith('calling.')) {
+			expect(rec.micOpens, path).toBe(1);
+			expect(n('media.answer') + n('media.adopt'), path).toBe(0);
+			expect(n('media.dial'), path).toBe(path === 'calling.microphone' ? 0 : 1);
+		}
+		if (path.startsWith('connecting.')) {
+			expect(rec.micOpens, path).toBe(1);
+			const answered = path === 'connecting.microphone' ? 0 : 1;
+			expect(n('media.dial') + n('media.answer'), path).toBe(path === 'connecting.ice' ? 1 : answered);
+		}
+		if (path === 'connected') {
+			expect(n('media.dial') + n('media.answer'), path).toBe(1);
+			expect(rec.ended, path).toBe(0);
+		}
+		if (path.startsWith('recovering.redialing')) expect(n('media.redial'), path).toBeGreaterThan(0);
+		if (path.startsWith('recovering.adopting')) expect(n('media.adopt'), path).toBeGreaterThan(0);
+		if (path === 'ended' || path === 'failed') {
+			expect(t.status, path).toBe('done');
+			expect(rec.ended, path).toBe(1);
+			expect(rec.micStopped, path).toBe(true);
+			expect(n('media.release'), path).toBe(1);
+			expect(rec.commands.at(-1)?.type, path).toBe('media.release');
+		} else {
+			expect(rec.micStopped, path).toBe(false);
+			expect(n('media.release'), path).toBe(0);
+		}
+	}
+
+	test.each(['outgoing', 'incoming'] as const)('%s', (direction) => {
+		const input: CallInput = { direction, remoteId: 'far', callId: 'c1', peer: null, localStream: videoStream() };
+		const paths = getShortestPaths(fakes().machine, {
+			events: events as never,
+			input: input as never,
+			serializeState: (s) => JSON.stringify([(s as { value: unknown }).value, (s as { context: { recoveries: number } }).context.recoveries])
+		});
+		const visited = new Set<string>();
+		for (const p of paths) {
+			const { rec, machine } = fakes();
+			const actor = createActor(machine, { input }).start();
+			for (const step of p.steps) {
+				if ((step.event.type as string) !== 'xstate.init') actor.send(step.event);
+				const path = pathOf(actor.getSnapshot().value);
+				visited.add(path);
+				check(path, { rec, status: actor.getSnapshot().status });
+			}
+			actor.stop();
+		}
+		// The replays went through every kind of state (not just the first few).
+		const expected =
+			direction === 'outgoing'
+				? ['calling.microphone', 'calling.offering', 'calling.haveLocalOffer', 'connecting.ice', 'connected', 'recovering.waiting', 'recovering.redialing.offering', 'recovering.redialing.haveLocalOffer', 'recovering.redialing.ice', 'recovering.adopting.answering', 'ended', 'failed']
+				: ['ringing', 'connecting.microphone', 'connecting.answering', 'connecting.haveRemoteOffer', 'connecting.ice', 'connected', 'recovering.waiting', 'recovering.awaitingRedial', 'recovering.adopting.answering', 'recovering.adopting.haveRemoteOffer', 'recovering.adopting.ice', 'ended', 'failed'];
+		for (const state of expected) expect(visited, state).toContain(state);
+	}, 30_000);
+});

@@ -136,6 +136,9 @@ describe('inspector chart model', () => {
 		expect(call.edges).toContainEqual(
 			expect.objectContaining({ source: 'recovering.waiting', event: 'after recoverGrace', guard: 'canRedial', targets: ['recovering.redialing'] })
 		);
+		expect(call.edges).toContainEqual(
+			expect.objectContaining({ source: 'connecting.answering', event: 'media.signalingState', guard: 'signalingIs(have-remote-offer)', targets: ['connecting.haveRemoteOffer'] })
+		);
 		expect(call.edges).toContainEqual(expect.objectContaining({ source: 'idle', event: 'always', guard: 'isOutgoing', targets: ['calling'] }));
 		expect(call.nodes.find((n) => n.path === 'ended')?.kind).toBe('final');
 		expect(call.nodes.find((n) => n.path === 'calling')?.initial).toBe('calling.microphone');
@@ -144,9 +147,10 @@ describe('inspector chart model', () => {
 			expect.objectContaining({ source: '', guard: 'changedTo(granted)', targets: ['granted'] })
 		);
 		const ice = byId.get('ice')!;
-		expect(ice.nodes.map((n) => n.path)).toContain('connected.flowing');
+		expect(ice.nodes.map((n) => n.path)).toContain('connection.connected.flowing');
+		expect(ice.nodes.map((n) => n.path)).toContain('gathering.complete');
 		expect(ice.edges).toContainEqual(
-			expect.objectContaining({ source: 'connected.flowing', event: 'after mediaStallGrace', targets: ['connected.stalled'] })
+			expect.objectContaining({ source: 'connection.connected.flowing', event: 'after mediaStallGrace', targets: ['connection.connected.stalled'] })
 		);
 	});
 

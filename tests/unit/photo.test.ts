@@ -410,7 +410,7 @@ describe('photo machine: model-based paths', () => {
 		expect(mismatches).toEqual([]);
 		expect(paths).toBeGreaterThan(0);
 		expect([...reached].sort()).toEqual(allStatePaths(photoMachine).sort());
-	});
+	}, 30_000);
 });
 
 /** A child stand-in that records what the session sends it. */
@@ -442,7 +442,10 @@ describe('session routes photos', () => {
 				call: callMachine.provide({
 					actors: {
 						mediaCall: fromCallback(() => () => {}),
-						openMicrophone: fromPromise(async (): Promise<MediaStreamTrack | null> => null),
+						microphone: fromCallback(({ sendBack, receive }) => {
+							receive(() => sendBack({ type: 'mic.unavailable' }));
+							return () => {};
+						}),
 						ice: fromCallback(() => () => {}) as never
 					},
 					actions: { sendDecline: () => {}, sendCancel: () => {}, reportEnded: () => {} }
@@ -463,6 +466,8 @@ describe('session routes photos', () => {
 		const call = actor.getSnapshot().context.call as AnyActorRef;
 		call.send({ type: 'call.accept' });
 		await waitFor(call, (s) => s.matches({ connecting: 'answering' }));
+		call.send({ type: 'media.signalingState', state: 'have-remote-offer' });
+		call.send({ type: 'media.signalingState', state: 'stable' });
 		call.send({ type: 'ice.connected' });
 		await waitFor(call, (s) => s.matches('connected'));
 	}

@@ -1,5 +1,5 @@
 import { describe, expect, test, vi } from 'vitest';
-import { createActor, createMachine, fromCallback, fromPromise } from 'xstate';
+import { createActor, createMachine, fromCallback } from 'xstate';
 import { sessionMachine, validatePeerId } from '$machines/session.machine';
 import { callMachine } from '$machines/call.machine';
 import type { MediaConnection, Peer } from 'peerjs';
@@ -24,7 +24,11 @@ function setup() {
 			call: callMachine.provide({
 				actors: {
 					mediaCall: fromCallback(() => () => {}),
-					openMicrophone: fromPromise(() => new Promise<MediaStreamTrack | null>(() => {})),
+					// Answers at once: no microphone, a video-only call.
+					microphone: fromCallback(({ sendBack, receive }) => {
+						receive(() => sendBack({ type: 'mic.unavailable' }));
+						return () => {};
+					}),
 					ice: fromCallback(() => () => {}) as never
 				},
 				actions: { sendDecline: () => {}, sendCancel: () => {} }
@@ -86,15 +90,84 @@ describe('session machine', () => {
 		expect(actor.getSnapshot().context.call).toBe(first);
 	});
 
-	test("a re-dial of the current call (same callId and peer) goes to that call, not busy", () => {
+	/** Where the session's own chart says the call is. */
+	const region = (actor: ReturnType<typeof setup>['actor']) => JSON.stringify((actor.getSnapshot().value as { call: unknown }).call);
+
+	/** Drives the current (incoming) call to connected, as its media and ICE would. */
+	function connect(actor: ReturnType<typeof setup>['actor']) {
+		const call = actor.getSnapshot().context.call!;
+		call.send({ type: 'call.accept' });
+		call.send({ type: 'media.signalingState', state: 'have-remote-offer' });
+		call.send({ type: 'media.signalingState', state: 'stable' });
+		call.send({ type: 'ice.connected' });
+		expect(call.getSnapshot().value).toBe('connected');
+		return call;
+	}
+
+	test('the session follows the call in its own chart: free → ringing → active.setup → connected ⇄ recovering → free', () => {
+		const { actor, peer } = setup();
+		actor.send({ type: 'signaling.peer', peer });
+		expect(region(actor)).toBe('"free"');
+		actor.send({ type: 'signaling.incomingCall', call: incoming('alice', 'c1') });
+		expect(region(actor)).toBe('"ringing"');
+		const call = actor.getSnapshot().context.call!;
+		call.send({ type: 'call.accept' });
+		expect(region(actor)).toBe('{"active":"setup"}');
+		call.send({ type: 'media.signalingState', state: 'have-remote-offer' });
+		call.send({ type: 'media.signalingState', state: 'stable' });
+		call.send({ type: 'ice.connected' });
+		expect(region(actor)).toBe('{"active":"connected"}');
+		call.send({ type: 'ice.stalled' });
+		expect(region(actor)).toBe('{"active":"recovering"}');
+		call.send({ type: 'ice.resumed' });
+		expect(region(actor)).toBe('{"active":"connected"}');
+		call.send({ type: 'call.hangup' });
+		expect(region(actor)).toBe('"free"');
+		// The ended call stays (its message is shown) until dismissed.
+		expect(actor.getSnapshot().context.call).toBe(call);
+		actor.send({ type: 'call.dismiss' });
+		expect(actor.getSnapshot().context.call).toBeNull();
+	});
+
+	test('a stale dismiss while a new call rings does nothing: the call keeps ringing, nobody is told anything', () => {
+		const { actor, peer } = setup();
+		actor.send({ type: 'signaling.peer', peer });
+		actor.send({ type: 'call.dial', peerId: 'bob' });
+		actor.getSnapshot().context.call!.send({ type: 'call.hangup' });
+		// The "Dismiss" button of that ended call is still on screen when a call comes in.
+		actor.send({ type: 'signaling.incomingCall', call: incoming('alice', 'c1') });
+		const ringing = actor.getSnapshot().context.call!;
+		actor.send({ type: 'call.dismiss' });
+		expect(actor.getSnapshot().context.call).toBe(ringing);
+		expect(ringing.getSnapshot().value).toBe('ringing');
+		expect(region(actor)).toBe('"ringing"');
+	});
+
+	test("a re-dial of the current call (same callId and peer) goes to that call once it is connected; before that it is busy", () => {
 		const { actor, peer, rejectBusy } = setup();
 		actor.send({ type: 'signaling.peer', peer });
 		actor.send({ type: 'signaling.incomingCall', call: incoming('alice', 'c1') });
-		const call = actor.getSnapshot().context.call!;
-		call.send({ type: 'ice.connected' }); // ringing ignores it: still not connected
-		// Not yet connected: a same-id call is still treated as busy.
+		// Still ringing: a same-id call is treated as busy.
 		actor.send({ type: 'signaling.incomingCall', call: incoming('alice', 'c1') });
 		expect(rejectBusy).toHaveBeenCalledTimes(1);
+		const call = connect(actor);
+		actor.send({ type: 'signaling.incomingCall', call: incoming('alice', 'c1') });
+		expect(rejectBusy).toHaveBeenCalledTimes(1);
+		expect(call.getSnapshot().value).toEqual({ recovering: { adopting: 'answering' } });
+		// Someone else's call, or another callId from the same peer: busy.
+		actor.send({ type: 'signaling.incomingCall', call: incoming('mallory', 'c1') });
+		actor.send({ type: 'signaling.incomingCall', call: incoming('alice', 'c9') });
+		expect(rejectBusy).toHaveBeenCalledTimes(3);
+	});
+
+	test('negotiation failures reported on the Peer reach the call being set up', () => {
+		const { actor, peer } = setup();
+		actor.send({ type: 'signaling.peer', peer });
+		actor.send({ type: 'call.dial', peerId: 'bob' });
+		const call = actor.getSnapshot().context.call!;
+		actor.send({ type: 'signaling.webrtcError', message: 'setRemoteDescription failed' });
+		expect(call.getSnapshot().context.failure?.reason).toBe('negotiation-failed');
+		expect(region(actor)).toBe('"free"');
 	});
 
 	test('control messages reach the call only when callId and sender match', () => {
