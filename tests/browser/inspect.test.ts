@@ -75,7 +75,8 @@ describe('/inspect', () => {
 			// No call yet: the call and ice machines are drawn with nothing active.
 			expect(await activeNodes(page, 'call')).toEqual([]);
 			expect(await activeNodes(page, 'ice')).toEqual([]);
-			expect(await activeNodes(page, 'session')).toEqual(['running']);
+			// The session's own regions: no call yet, photo code not loaded.
+			expect(await activeNodes(page, 'session')).toEqual(['call', 'call.free', 'photo', 'photo.absent']);
 		} finally {
 			await page.context().close();
 		}
@@ -177,7 +178,9 @@ describe('/inspect', () => {
 			await openInspector(caller);
 			await waitForActive(caller, 'call', ['connected']);
 			const ice = await activeNodes(caller, 'ice');
-			expect(ice).toContainEqual(expect.stringMatching(/^(connected|completed)$/));
+			// Its two regions: the connection (iceConnectionState) and gathering.
+			expect(ice).toContainEqual(expect.stringMatching(/^connection\.(connected|completed)$/));
+			expect(ice).toContain('gathering.complete');
 			expect(await caller.locator('[data-testid="event-log"] [data-event="call.dial"]').count()).toBe(1);
 			await caller.locator('[data-testid="back-link"]').click();
 			await waitForState(caller, 'call', 'connected');
