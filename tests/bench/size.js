@@ -1,19 +1,23 @@
-// `npm run size`: the two JavaScript budgets of DESIGN.md, measured on the production build.
+// `npm run size`: the JavaScript behind DESIGN.md's budgets, measured on the production build.
 //
 //   first load   what build/index.html loads before any dynamic import runs: its modulepreload
 //                links, its module scripts and the imports of its inline boot script, plus
-//                every static import of those, transitively.            budget 60 KB gzip
+//                every static import of those, transitively.            goal 60 KB
 //   before call  everything the call screen has loaded by the time a call starts: the first
 //                load, the route node for `/` (the router imports it at once), the root
 //                layout and error nodes (SvelteKit's client imports both eagerly), and every
 //                dynamic import reachable from them (PeerJS, workbox-window, …) except the ones
-//                listed in ON_DEMAND, which wait for a tap.             budget 95 KB gzip
+//                listed in ON_DEMAND, which wait for a tap.             goal 80 KB
 //
-// KB is 1000 bytes; gzip at zlib's default level (what a server's on-the-fly compression uses).
+// DESIGN.md's budgets are bytes on the wire as `npm start` serves them: brotli, precompressed at
+// build time (src/server/precompress.js, quality 11), ≤ 100 KB each (goals 60 / 80); the
+// browser test tests/browser/wire.test.ts measures the real transfer, headers and HTML
+// included. This script shows the JavaScript's share, brotli and gzip per file: a guide to
+// where the bytes are. KB is 1000 bytes.
 // Counting is conservative: a new dynamic import is counted before the call unless it is
 // declared on demand here, and tests/browser/pwa.test.ts checks that the browser really loads
 // nothing outside the before-call set while it waits to dial.
-// Exits 1 past a budget.
+// Exits 1 when the JavaScript alone (brotli) passes the 100 KB budget.
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -22,7 +26,8 @@ import { init, parse } from 'es-module-lexer';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-export const BUDGETS = { firstLoad: 60_000, beforeCall: 95_000 };
+/** Brotli bytes: DESIGN.md's goals, and the budget nothing may pass. */
+export const BUDGETS = { firstLoad: 60_000, beforeCall: 80_000, limit: 100_000 };
 
 /**
  * Modules loaded only on a tap, never while the call screen waits: matched against the source
@@ -41,12 +46,14 @@ export const ON_DEMAND = [
  * @property {string} url      absolute URL path, e.g. /_app/immutable/chunks/x.js
  * @property {number} bytes
  * @property {number} gzip
+ * @property {number} brotli
  * @property {string} label    the source module(s) that produced it, where known
  */
 /**
  * @typedef {object} Measure
  * @property {Part[]} parts
  * @property {number} gzip
+ * @property {number} brotli
  * @property {number} bytes
  */
 
@@ -174,6 +181,7 @@ export async function measure(options = {}) {
 				url,
 				bytes: data.length,
 				gzip: zlib.gzipSync(data).length,
+				brotli: zlib.brotliCompressSync(data, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
 				label: (names.get(url) ?? []).join(', ')
 			};
 		});
@@ -181,6 +189,7 @@ export async function measure(options = {}) {
 		return {
 			parts,
 			gzip: parts.reduce((n, p) => n + p.gzip, 0),
+			brotli: parts.reduce((n, p) => n + p.brotli, 0),
 			bytes: parts.reduce((n, p) => n + p.bytes, 0)
 		};
 	};
@@ -195,7 +204,7 @@ async function main() {
 	const result = await measure();
 	const firstSet = new Set(result.firstLoad.parts.map((p) => p.url));
 	/** @param {Part} p */
-	const row = (p) => `    ${kb(p.gzip).padStart(8)}  ${p.url}${p.label ? `  (${p.label})` : ''}`;
+	const row = (p) => `    ${kb(p.brotli).padStart(8)} br ${kb(p.gzip).padStart(8)} gz  ${p.url}${p.label ? `  (${p.label})` : ''}`;
 	console.log('First load of / (index.html and static imports):');
 	for (const p of result.firstLoad.parts) console.log(row(p));
 	console.log('Added before a call starts:');
@@ -207,10 +216,10 @@ async function main() {
 		['first load', result.firstLoad, BUDGETS.firstLoad],
 		['before call', result.beforeCall, BUDGETS.beforeCall]
 	])) {
-		const ok = m.gzip <= budget;
-		over ||= !ok;
+		over ||= m.brotli > BUDGETS.limit;
+		const verdict = m.brotli > BUDGETS.limit ? 'OVER BUDGET' : m.brotli <= budget ? 'within the goal' : 'over the goal';
 		console.log(
-			`${name.padEnd(12)} ${kb(m.gzip).padStart(8)} gzip (${kb(m.bytes)} raw, ${m.parts.length} files)  budget ${kb(budget)}  ${ok ? 'ok' : 'OVER BUDGET'}`
+			`${name.padEnd(12)} ${kb(m.brotli).padStart(8)} brotli, ${kb(m.gzip)} gzip (${kb(m.bytes)} raw, ${m.parts.length} files)  goal ${kb(budget)}, budget ${kb(BUDGETS.limit)}: ${verdict}`
 		);
 	}
 	if (over) process.exitCode = 1;
