@@ -49,7 +49,7 @@ const recordStates = () => {
  * The microphone as a person grants it: `delayMs` after the request (a permission prompt
  * answered late), or never (`refuse`: no microphone).
  */
-const slowMicrophone = ([delayMs, refuse]: [number, boolean]) => {
+const slowMicrophone = ({ delayMs, refuse }: { delayMs: number; refuse: boolean }) => {
 	const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
 	navigator.mediaDevices.getUserMedia = async (constraints) => {
 		if (!constraints?.audio) return gum(constraints);
@@ -63,7 +63,7 @@ async function openPage(mic: { delayMs?: number; refuse?: boolean } = {}): Promi
 	const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
 	await context.addInitScript(recordStates);
 	await context.addInitScript(instrumentWebRtc);
-	if (mic.delayMs !== undefined || mic.refuse) await context.addInitScript(slowMicrophone, [mic.delayMs ?? 0, !!mic.refuse]);
+	if (mic.delayMs !== undefined || mic.refuse) await context.addInitScript(slowMicrophone, { delayMs: mic.delayMs ?? 0, refuse: !!mic.refuse });
 	const page = await context.newPage();
 	await page.goto(server.url);
 	await waitForState(page, 'capture', 'live');
