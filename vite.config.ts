@@ -56,8 +56,21 @@ export default defineConfig({
 			{
 				extends: true,
 				test: {
+					name: 'server',
+					include: ['tests/server/**/*.test.ts'],
+					environment: 'node',
+					// Real servers on loopback and openssl runs: one file at a time.
+					fileParallelism: false,
+					testTimeout: 30_000,
+					hookTimeout: 30_000
+				}
+			},
+			{
+				extends: true,
+				test: {
 					name: 'browser',
 					include: ['tests/browser/**/*.test.ts'],
+					setupFiles: ['tests/browser/setup.ts'],
 					environment: 'node',
 					// Real Chromium processes and a real PeerServer per file: run files one at a
 					// time on this 2-core machine.

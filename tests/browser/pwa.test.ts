@@ -22,6 +22,7 @@ import {
 	stateOf,
 	textOf,
 	waitForState,
+	watchCsp,
 	type Served
 } from './harness';
 import { measure } from '../bench/size.js';
@@ -52,6 +53,7 @@ async function persistent(): Promise<{ context: BrowserContext; page: Page; clos
 		args: chromiumArgs(),
 		viewport: { width: 390, height: 844 }
 	});
+	await watchCsp(context);
 	const page = context.pages()[0] ?? (await context.newPage());
 	return {
 		context,
