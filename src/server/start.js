@@ -1,4 +1,4 @@
-// `npm start`: builds the app if the build is missing or older than its sources, then serves
+// `npm start`: builds (and precompresses) the app if the build is missing or older than its sources, then serves
 // it with the embedded PeerServer. Env: PORT (8080), HOST (127.0.0.1), ICE_SERVERS ([]), HTTPS.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseIceServers, serve } from './app.js';
+import { needsPrecompress, precompress } from './precompress.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const buildDir = path.join(root, 'build');
@@ -27,11 +28,17 @@ function buildIfNeeded() {
 	const built = path.join(buildDir, 'index.html');
 	const sources = ['src', 'machines', 'static', 'svelte.config.js', 'vite.config.ts', 'package.json'];
 	const newestSource = Math.max(...sources.map((s) => newestMtime(path.join(root, s))));
-	if (fs.existsSync(built) && fs.statSync(built).mtimeMs >= newestSource) return;
-	console.log('Building the app (vite build)…');
-	const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
-	const result = spawnSync(process.execPath, [vite, 'build'], { cwd: root, stdio: 'inherit' });
-	if (result.status !== 0) process.exit(result.status ?? 1);
+	if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < newestSource) {
+		console.log('Building the app (vite build)…');
+		const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+		const result = spawnSync(process.execPath, [vite, 'build'], { cwd: root, stdio: 'inherit' });
+		if (result.status !== 0) process.exit(result.status ?? 1);
+	}
+	// A bare `vite build` leaves no compressed files: make them once here rather than at every start.
+	if (needsPrecompress(buildDir)) {
+		console.log('Compressing the build (brotli, gzip)…');
+		precompress(buildDir);
+	}
 }
 
 function lanAddresses() {
