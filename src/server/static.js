@@ -125,9 +125,10 @@ export function loadBuild(buildDir) {
 }
 
 /**
- * Picks the encoding to send: the highest q the client gives among `available` (a missing
- * header or an unlisted encoding is q=0, identity q=1 unless refused), ties to the earlier of
- * `available` (br before gzip before identity). When the client refuses all of them, identity.
+ * Picks the encoding to send: the highest q the client gives among `available`, ties to the
+ * earlier one (br before gzip before identity). An unlisted encoding takes the q of `*`, else
+ * 0; identity, unless listed or refused through `*`, is acceptable but last (RFC 9110 12.5.3).
+ * No header: identity. When the client refuses all of them, identity anyway.
  * @param {string | undefined} header  Accept-Encoding
  * @param {Encoding[]} available        best first
  * @returns {Encoding}
@@ -147,7 +148,7 @@ export function chooseEncoding(header, available) {
 	}
 	const wildcard = q.get('*');
 	/** @param {Encoding} encoding */
-	const qualityOf = (encoding) => q.get(encoding) ?? wildcard ?? (encoding === 'identity' ? 1 : 0);
+	const qualityOf = (encoding) => q.get(encoding) ?? wildcard ?? (encoding === 'identity' ? Number.MIN_VALUE : 0);
 	/** @type {Encoding} */
 	let best = 'identity';
 	let bestQ = 0;
