@@ -131,6 +131,12 @@ describe('compression', () => {
 		expect(sizes.gzip).toBeLessThan(sizes.identity);
 	});
 
+	test('`npm run build` left a .br and a .gz beside every text file', () => {
+		expect(needsPrecompress(buildDir)).toBe(false);
+		expect(fs.existsSync(path.join(buildDir, `${chunk}.br`))).toBe(true);
+		expect(fs.existsSync(path.join(buildDir, 'index.html.gz'))).toBe(true);
+	});
+
 	test('the JavaScript goes out at a quarter of its size or less (brotli at its best setting)', async () => {
 		const reply = await request(`${url}/${chunk}`, { headers: { 'accept-encoding': 'br' } });
 		expect(reply.body.length).toBeLessThan(built(chunk).length / 4);
@@ -188,8 +194,13 @@ describe('compression', () => {
 			}
 			precompress(dir);
 			expect(needsPrecompress(dir)).toBe(false);
-			expect(zlib.brotliDecompressSync(fs.readFileSync(path.join(dir, `${chunk}.br`))).equals(built(chunk))).toBe(true);
-			expect(zlib.gunzipSync(fs.readFileSync(path.join(dir, `${chunk}.gz`))).equals(built(chunk))).toBe(true);
+			const br = fs.readFileSync(path.join(dir, `${chunk}.br`));
+			const gz = fs.readFileSync(path.join(dir, `${chunk}.gz`));
+			expect(zlib.brotliDecompressSync(br).equals(built(chunk))).toBe(true);
+			expect(zlib.gunzipSync(gz).equals(built(chunk))).toBe(true);
+			// The best settings: brotli quality 11 (Node's default), gzip level 9.
+			expect(br.length).toBeLessThanOrEqual(zlib.brotliCompressSync(built(chunk)).length);
+			expect(gz.length).toBe(zlib.gzipSync(built(chunk), { level: 9 }).length);
 			expect(fs.existsSync(path.join(dir, 'icons/icon-192.png.br'))).toBe(false);
 		} finally {
 			fs.rmSync(dir, { recursive: true, force: true });
