@@ -63,6 +63,8 @@ if (process.env.HTTPS === '1') {
 	const certs = ensureCertificates(path.join(root, '.certs'), lanAddresses());
 	tls = { key: certs.key, cert: certs.cert };
 	caCertPath = certs.caPath;
+	if (certs.caCreated) console.log('Made a new local CA (valid for a year): phones must trust it (again) from /ca.crt.');
+	for (const address of certs.skipped) console.log(`Not in the certificate (the local CA names private addresses only): ${address}`);
 }
 
 const { url, port: actualPort } = await serve({ buildDir, port, host, iceServers, iceTransportPolicy, tls, caCertPath });
