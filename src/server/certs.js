@@ -117,10 +117,9 @@ export function ensureCertificates(dir, addresses) {
 	const server = readCert(file('server.crt'));
 	const serverUsable =
 		!!server &&
-		caUsable &&
 		current === san &&
 		fs.existsSync(file('server.key')) &&
-		server.checkIssued(caCert) &&
+		// Signed by this CA's key (not by one it replaced).
 		server.verify(caCert.publicKey) &&
 		daysLeft(server) > RENEW_DAYS &&
 		Date.parse(server.validTo) <= Date.parse(caCert.validTo);

@@ -60,6 +60,15 @@ function oldStyleCa(days = 825, constraints = false) {
 	fs.chmodSync(file('ca.key'), 0o644);
 }
 
+/** A server certificate as the previous version made it, for the names it would name now. */
+function oldStyleServer() {
+	fs.writeFileSync(file('server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n');
+	openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=CamCall');
+	openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial',
+		'-out', file('server.crt'), '-days', '397', '-extfile', file('server.ext'));
+	fs.writeFileSync(file('server.san'), 'DNS:localhost,IP:127.0.0.1');
+}
+
 describe('a fresh local CA', () => {
 	test('signs a server certificate for localhost and the private LAN addresses that verifies against it', () => {
 		const certs = ensureCertificates(dir, ['192.168.1.23', '10.1.2.3', '172.20.0.5', '100.64.0.1', '8.8.8.8']);
@@ -140,15 +149,19 @@ describe('an existing CA', () => {
 		expect(verify(file('server.crt'))).toMatchObject({ ok: true });
 	});
 
-	test('one without name constraints (made by the previous version) is replaced, and its server certificate with it', () => {
-		oldStyleCa();
-		const old = x509('ca.crt').fingerprint256;
-		const certs = ensureCertificates(dir, []);
-		expect(certs.caCreated).toBe(true);
-		expect(x509('ca.crt').fingerprint256).not.toBe(old);
-		expect(openssl('x509', '-in', file('ca.crt'), '-noout', '-ext', 'nameConstraints')).toContain('DNS:local');
-		expect(verify(file('server.crt'))).toMatchObject({ ok: true });
-		expect(mode('ca.key').toString(8)).toBe('600');
+	test('one without name constraints is replaced, and its server certificate with it', () => {
+		// As the previous version made it (825 days), and a young one within a year.
+		for (const days of [825, 300]) {
+			oldStyleCa(days);
+			oldStyleServer();
+			const old = x509('ca.crt').fingerprint256;
+			const certs = ensureCertificates(dir, []);
+			expect(certs.caCreated, `${days} days`).toBe(true);
+			expect(x509('ca.crt').fingerprint256).not.toBe(old);
+			expect(openssl('x509', '-in', file('ca.crt'), '-noout', '-ext', 'nameConstraints')).toContain('DNS:local');
+			expect(verify(file('server.crt'))).toMatchObject({ ok: true });
+			expect(mode('ca.key').toString(8)).toBe('600');
+		}
 	});
 
 	test('one near expiry, or living longer than a year, is replaced', () => {
