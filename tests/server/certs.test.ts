@@ -60,12 +60,13 @@ function oldStyleCa(days = 825, constraints = false) {
 	fs.chmodSync(file('ca.key'), 0o644);
 }
 
-/** A server certificate as the previous version made it, for the names it would name now. */
+/** A server certificate as the previous version made it (397 days then; 200 here, so only its
+ * signature tells it from a current one), for the names it would name now. */
 function oldStyleServer() {
 	fs.writeFileSync(file('server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n');
 	openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=CamCall');
 	openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial',
-		'-out', file('server.crt'), '-days', '397', '-extfile', file('server.ext'));
+		'-out', file('server.crt'), '-days', '200', '-extfile', file('server.ext'));
 	fs.writeFileSync(file('server.san'), 'DNS:localhost,IP:127.0.0.1');
 }
 
