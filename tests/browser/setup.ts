@@ -3,7 +3,10 @@
 import { afterEach } from 'vitest';
 import { takeCspViolations } from './harness';
 
-afterEach(() => {
+afterEach(async () => {
+	// Reports travel from the browser asynchronously: let those of this test's last steps arrive
+	// here rather than fail the next test.
+	await new Promise((resolve) => setTimeout(resolve, 100));
 	const violations = takeCspViolations();
 	if (violations.length) throw new Error(`Content-Security-Policy violations:\n${violations.join('\n')}`);
 });

@@ -270,7 +270,7 @@ describe('headers', () => {
 		expect(csp.get('style-src-attr')).toEqual(["'unsafe-inline'"]);
 		expect(csp.get('img-src')).toEqual(["'self'", 'blob:', 'data:']);
 		expect(csp.get('media-src')).toEqual(["'self'", 'blob:']);
-		expect(csp.get('connect-src')).toEqual(["'self'", `ws://127.0.0.1:${server.port}`]);
+		expect(csp.get('connect-src')).toEqual(["'self'", 'blob:', `ws://127.0.0.1:${server.port}`]);
 		expect(csp.get('worker-src')).toEqual(["'self'"]);
 		expect(csp.get('manifest-src')).toEqual(["'self'"]);
 		expect(csp.get('object-src')).toEqual(["'none'"]);
@@ -295,19 +295,20 @@ describe('headers', () => {
 
 	test('connect-src follows the Host the page was loaded from, and the advertised signaling port', async () => {
 		const lan = await request(`${url}/`, { headers: { host: '192.168.1.20:8080' } });
-		expect(parseCsp(lan.headers['content-security-policy'] as string).get('connect-src')).toEqual(["'self'", 'ws://192.168.1.20:8080']);
+		expect(parseCsp(lan.headers['content-security-policy'] as string).get('connect-src')).toEqual(["'self'", 'blob:', 'ws://192.168.1.20:8080']);
 		const bare = await request(`${url}/`, { headers: { host: 'camcall.local' } });
-		expect(parseCsp(bare.headers['content-security-policy'] as string).get('connect-src')).toEqual(["'self'", 'ws://camcall.local']);
+		expect(parseCsp(bare.headers['content-security-policy'] as string).get('connect-src')).toEqual(["'self'", 'blob:', 'ws://camcall.local']);
 		// Anything but a host name or address stays out of the header.
 		const junk = await request(`${url}/`, { headers: { host: "evil.test; script-src *'" } });
 		expect(junk.status).toBe(200);
-		expect(parseCsp(junk.headers['content-security-policy'] as string).get('connect-src')).toEqual(["'self'"]);
+		expect(parseCsp(junk.headers['content-security-policy'] as string).get('connect-src')).toEqual(["'self'", 'blob:']);
 
 		const elsewhere = await serve({ buildDir, host: '127.0.0.1', port: 0, peerServer: false, signalingPort: 9999 });
 		try {
 			const reply = await request(`${elsewhere.url}/`);
 			expect(parseCsp(reply.headers['content-security-policy'] as string).get('connect-src')).toEqual([
 				"'self'",
+				'blob:',
 				'ws://127.0.0.1:9999',
 				'http://127.0.0.1:9999'
 			]);
@@ -417,7 +418,7 @@ describe('over HTTPS', () => {
 		const reply = await request(`${secure.url}/`, { ca });
 		expect(reply.status).toBe(200);
 		expect(reply.headers['strict-transport-security']).toBe('max-age=31536000');
-		expect(parseCsp(reply.headers['content-security-policy'] as string).get('connect-src')).toEqual(["'self'", `wss://127.0.0.1:${secure.port}`]);
+		expect(parseCsp(reply.headers['content-security-policy'] as string).get('connect-src')).toEqual(["'self'", 'blob:', `wss://127.0.0.1:${secure.port}`]);
 		const local = await request(`${secure.url}/`, { ca, headers: { host: `localhost:${secure.port}` } });
 		expect(local.status).toBe(200);
 		expect(local.headers['strict-transport-security']).toBeUndefined();
