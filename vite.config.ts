@@ -70,6 +70,7 @@ export default defineConfig({
 				test: {
 					name: 'browser',
 					include: ['tests/browser/**/*.test.ts'],
+					setupFiles: ['tests/browser/setup.ts'],
 					environment: 'node',
 					// Real Chromium processes and a real PeerServer per file: run files one at a
 					// time on this 2-core machine.

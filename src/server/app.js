@@ -6,6 +6,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { ReservationStore } from './signaling/reservations.js';
 import { createSignaling } from './signaling/server.js';
+import { loadBuild, mountApp, securityHeaders } from './static.js';
 
 /**
  * @typedef {object} ServeOptions
@@ -44,6 +45,8 @@ export async function serve(options) {
 	const server = options.tls ? https.createServer(options.tls, app) : http.createServer(app);
 	const iceServers = options.iceServers ?? [];
 	app.disable('x-powered-by');
+	const build = options.app !== false ? loadBuild(options.buildDir) : null;
+	app.use(securityHeaders({ scriptHashes: build?.scriptHashes, tls: !!options.tls, signalingPort: options.signalingPort }));
 
 	if (options.trustProxy) app.set('trust proxy', true);
 
@@ -109,7 +112,7 @@ export async function serve(options) {
 		app.use(prefix, express.static(dir));
 	}
 
-	if (options.app !== false) mountApp(app, options.buildDir);
+	if (build) mountApp(app, build);
 
 	/** @type {Set<import('node:net').Socket>} */
 	const sockets = new Set();
@@ -147,31 +150,4 @@ export async function serve(options) {
 			await store?.close();
 		}
 	};
-}
-
-/**
- * The built PWA with an SPA fallback.
- * @param {import('express').Express} app
- * @param {string} buildDir
- */
-function mountApp(app, buildDir) {
-	app.use(
-		express.static(buildDir, {
-			extensions: ['html'],
-			setHeaders(res, file) {
-				// The service worker and the shell must be revalidated, or updates never arrive.
-				if (/(sw\.js|workbox-[^/]*\.js|\.html|\.webmanifest)$/.test(file)) {
-					res.setHeader('Cache-Control', 'no-cache');
-				} else if (file.includes(`${path.sep}_app${path.sep}immutable${path.sep}`)) {
-					res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
-				}
-			}
-		})
-	);
-	// SPA fallback: deep links (/inspect, /gallery, /?call=…) render the app shell.
-	app.use((req, res, next) => {
-		if ((req.method !== 'GET' && req.method !== 'HEAD') || req.path.startsWith('/peerjs')) return next();
-		res.setHeader('Cache-Control', 'no-cache');
-		res.sendFile(path.join(path.resolve(buildDir), 'index.html'));
-	});
 }

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseIceServers, serve } from './app.js';
+import { needsPrecompress, precompress } from './precompress.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const buildDir = path.join(root, 'build');
@@ -29,13 +30,19 @@ function buildIfNeeded() {
 	const built = path.join(buildDir, 'index.html');
 	const sources = ['src', 'machines', 'static', 'svelte.config.js', 'vite.config.ts', 'package.json'];
 	const newestSource = Math.max(...sources.map((s) => newestMtime(path.join(root, s))));
-	if (fs.existsSync(built) && fs.statSync(built).mtimeMs >= newestSource) return;
-	console.log('Building the app (vite build)…');
-	const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
-	// A production build whatever NODE_ENV the caller had (under NODE_ENV=test Vite builds an app
-	// that never registers its service worker).
-	const result = spawnSync(process.execPath, [vite, 'build'], { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
-	if (result.status !== 0) process.exit(result.status ?? 1);
+	if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < newestSource) {
+		console.log('Building the app (vite build)…');
+		const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+		// A production build whatever NODE_ENV the caller had (under NODE_ENV=test Vite builds an
+		// app that never registers its service worker).
+		const result = spawnSync(process.execPath, [vite, 'build'], { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
+		if (result.status !== 0) process.exit(result.status ?? 1);
+	}
+	// A bare `vite build` leaves no compressed files: make them once here rather than at every start.
+	if (needsPrecompress(buildDir)) {
+		console.log('Compressing the build (brotli, gzip)…');
+		precompress(buildDir);
+	}
 }
 
 function lanAddresses() {
@@ -60,6 +67,8 @@ if (process.env.HTTPS === '1') {
 	const certs = ensureCertificates(path.join(root, '.certs'), lanAddresses());
 	tls = { key: certs.key, cert: certs.cert };
 	caCertPath = certs.caPath;
+	if (certs.caCreated) console.log('Made a new local CA (valid for a year): phones must trust it (again) from /ca.crt.');
+	for (const address of certs.skipped) console.log(`Not in the certificate (the local CA names private addresses only): ${address}`);
 }
 
 const dataDir = path.resolve(root, process.env.DATA_DIR || '.data');

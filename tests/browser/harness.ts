@@ -70,7 +70,41 @@ export function chromiumArgs({ fakeUi = true, deviceCount = 3, args = [] }: Laun
 }
 
 export async function launch(options: LaunchOptions = {}): Promise<Browser> {
-	return chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs(options) });
+	const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs(options) });
+	// Every context (newPage makes one too) reports its CSP violations.
+	const newContext = browser.newContext.bind(browser);
+	browser.newContext = async (contextOptions) => {
+		const context = await newContext(contextOptions);
+		await watchCsp(context);
+		return context;
+	};
+	return browser;
+}
+
+const cspViolations: string[] = [];
+
+/** The CSP violations seen since the last call, and forgets them. tests/browser/setup.ts fails
+ * any test that leaves one behind. */
+export function takeCspViolations(): string[] {
+	return cspViolations.splice(0);
+}
+
+/**
+ * Collects the context's CSP violations: the page's own `securitypolicyviolation` events, and
+ * the console errors Chromium logs for them (which also name violations before any script ran).
+ * Contexts from launch() are watched already; persistent contexts need this call.
+ */
+export async function watchCsp(context: BrowserContext): Promise<void> {
+	await context.addInitScript(() => {
+		document.addEventListener('securitypolicyviolation', (e) => {
+			console.error(`CSP violation: ${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber} ${e.sample}`);
+		});
+	});
+	context.on('console', (message) => {
+		if (message.type() === 'error' && /Content.Security.Policy|CSP violation/i.test(message.text())) {
+			cspViolations.push(`${message.location().url}: ${message.text()}`);
+		}
+	});
 }
 
 /** A phone-sized page. */

@@ -193,7 +193,8 @@ describe('sending a photo during a call', () => {
 
 		const saveStart = Date.now();
 		await shoot(a);
-		await expect.poll(() => a.getByTestId('photo-send-last').count()).toBe(1);
+		// Saving a 2.5 MB PNG took 3.6 s on a busy 2-core machine: past expect.poll's 1 s default.
+		await expect.poll(() => a.getByTestId('photo-send-last').count(), { timeout: 20_000 }).toBe(1);
 		const saveMs = Date.now() - saveStart;
 
 		// From the gallery's full view (an in-app link: the call stays up).
