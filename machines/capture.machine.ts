@@ -14,7 +14,8 @@ import {
  * Events:
  * - `camera.start`: user tapped "start camera" (or the session saw permission already granted).
  * - `camera.flip`: switch between front and back (or the next device where facing is unknown).
- * - `camera.retry`: from `failed`, try again with the last facing.
+ * - `camera.retry`: from `failed`, try again with the last camera asked for (after a failed flip,
+ *   the one that worked).
  * - `camera.stop`: release the camera.
  * - `camera.trackEnded`: the live track ended by itself (unplugged, permission revoked).
  * - `camera.devices { devices }`: the list of video inputs changed (`devicechange`).
@@ -37,7 +38,20 @@ export interface CaptureContext {
 	deviceId: string | null;
 	/** Set after an OverconstrainedError: the one retry asks for any video. */
 	relaxed: boolean;
+	/** What opened the last camera that worked (facing, deviceId, relaxed as asked): a flip whose
+	 * camera fails goes back to it, and so does a retry after that. */
+	working: CameraRequest | null;
 	failure: Failure<CaptureFailureReason> | null;
+	/** A notice while the camera is live: `flip-failed` after a flip fell back to the camera
+	 * that worked. Cleared when a camera opens normally. */
+	notice: Failure<CaptureFailureReason> | null;
+}
+
+/** A camera as the capture machine asks for it. */
+export interface CameraRequest {
+	facing: Facing;
+	deviceId: string | null;
+	relaxed: boolean;
 }
 
 /** The next camera for a flip: the other facing where the camera reports one, else the next
@@ -66,15 +80,22 @@ export const captureMachine = setup({
 			!context.relaxed && isOverconstrained((event as { error?: unknown }).error)
 	},
 	actions: {
-		assignOpened: assign(({ event }) => {
+		assignOpened: assign(({ context, event }) => {
 			const out = (event as unknown as { output: OpenCameraOutput }).output;
 			return {
 				stream: out.stream,
 				info: out.info,
 				devices: out.devices.length ? out.devices : [{ deviceId: out.info.deviceId, label: out.info.label }],
+				working: { facing: context.facing, deviceId: context.deviceId, relaxed: context.relaxed },
 				relaxed: false,
-				failure: null
+				failure: null,
+				notice: null
 			};
+		}),
+		/** Ask for the camera that worked again (the flip's camera would not open). */
+		restoreWorking: assign(({ context }) => context.working ?? {}),
+		noteFlipFailed: assign({
+			notice: { reason: 'flip-failed', message: captureMessages['flip-failed'] } as Failure<CaptureFailureReason>
 		}),
 		assignFailure: assign(({ event }) => ({
 			failure: captureFailure((event as { error?: unknown }).error),
@@ -102,7 +123,9 @@ export const captureMachine = setup({
 		facing: 'user',
 		deviceId: null,
 		relaxed: false,
-		failure: null
+		working: null,
+		failure: null,
+		notice: null
 	},
 	initial: 'idle',
 	states: {
@@ -147,18 +170,47 @@ export const captureMachine = setup({
 			}
 		},
 		switching: {
-			invoke: {
-				src: 'openCamera',
-				id: 'switchCamera',
-				// openCamera stops the old video track first: Android refuses two cameras at once.
-				input: ({ context }) => ({
-					facing: context.facing,
-					deviceId: context.deviceId,
-					relaxed: false,
-					previous: context.stream
-				}),
-				onDone: { target: 'live', actions: 'assignOpened' },
-				onError: { target: 'failed', actions: ['assignFailure'] }
+			initial: 'opening',
+			states: {
+				opening: {
+					invoke: {
+						src: 'openCamera',
+						id: 'switchCamera',
+						// openCamera stops the old video track first: Android refuses two cameras at once.
+						input: ({ context }) => ({
+							facing: context.facing,
+							deviceId: context.deviceId,
+							relaxed: false,
+							previous: context.stream
+						}),
+						onDone: { target: '#capture.live', actions: 'assignOpened' },
+						onError: {
+							target: 'reverting',
+							actions: ['restoreWorking', 'noteFlipFailed'],
+							description: 'The other camera would not open: go back to the one that worked'
+						}
+					}
+				},
+				reverting: {
+					invoke: {
+						src: 'openCamera',
+						id: 'revertCamera',
+						// The old track is already stopped (or is stopped now, if the flip failed
+						// before it got that far): reopen the camera that worked.
+						input: ({ context }) => ({
+							facing: context.facing,
+							deviceId: context.deviceId,
+							relaxed: context.relaxed,
+							previous: context.stream
+						}),
+						onDone: { target: '#capture.live', actions: ['assignOpened', 'noteFlipFailed'] },
+						onError: {
+							target: '#capture.failed',
+							actions: 'assignFailure',
+							description: 'Neither camera opens; a retry asks for the one that worked'
+						}
+					}
+				}
 			}
 		},
 		failed: {
