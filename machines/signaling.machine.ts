@@ -19,6 +19,16 @@ import {
  * - `signaling.freshId`: forget the saved ID and ask the server for a new one (after
  *   unavailable-id).
  * - `signaling.useId { id }`: pin an ID the user chose.
+ *
+ * Sent to the parent (the session):
+ * - `signaling.peer { peer }`: a new Peer object; calls are placed on it.
+ * - `signaling.incomingCall { call }`: an incoming media call.
+ * - `signaling.control { from, message }`: decline, busy or cancel from another peer.
+ * - `signaling.photo { from, conn, offer }`: a peer offers a photo.
+ * - `signaling.peerUnavailable { peerId }`: the server knows no peer with that ID (a dial failed).
+ * - `signaling.webrtcError { message }`: PeerJS failed a negotiation step (setRemoteDescription,
+ *   createAnswer, addIceCandidate) and reported it on the Peer, not on the call: the call must
+ *   hear of it. Signaling itself is unaffected.
  */
 export type SignalingEvent =
 	| PeerActorEvent
@@ -63,15 +73,18 @@ export const signalingMachine = setup({
 	guards: {
 		fatal: ({ event }) => isFatal(event),
 		peerUnavailable: ({ event }) => event.type === 'peer.error' && event.errorType === 'peer-unavailable',
-		connectionLevel: ({ event }) =>
-			event.type === 'peer.error' && ['peer-unavailable', 'webrtc'].includes(event.errorType)
+		webrtcError: ({ event }) => event.type === 'peer.error' && event.errorType === 'webrtc'
 	},
 	delays: {
 		/** Wait before the next reconnect attempt (exponential backoff with jitter); `attempt`
 		 * already counts the failure that got us here, so the first wait is ~1 s. */
 		reconnectDelay: ({ context }) => backoffMs(context.attempt - 1),
 		/** A reconnect that neither opens nor fails within this is treated as failed. */
-		reconnectTimeout: 6000
+		reconnectTimeout: 6000,
+		/** A first registration that neither opens nor fails within this (PeerJS still loading on
+		 * a bad connection, a server that accepts the socket and says nothing) is treated as
+		 * failed, and retried with the backoff. */
+		registerTimeout: 10_000
 	},
 	actions: {
 		connectPeer: sendTo('peer', ({ context }) => ({
@@ -103,6 +116,8 @@ export const signalingMachine = setup({
 		assignFailure: assign({
 			failure: ({ event }) => signalingFailure(event.type === 'peer.error' ? event.errorType : 'disconnected')
 		}),
+		/** No answer from the server in time: to the user that is the same as unreachable. */
+		assignTimeout: assign({ failure: () => signalingFailure('network') }),
 		countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
 		/** Swapped in unit tests: the session hands the Peer to calls and routes what arrives. */
 		reportPeer: sendParent(({ event }) => ({
@@ -122,6 +137,10 @@ export const signalingMachine = setup({
 		reportPeerUnavailable: sendParent(({ event }) => ({
 			type: 'signaling.peerUnavailable',
 			peerId: event.type === 'peer.error' ? event.peerId : null
+		})),
+		reportWebrtcError: sendParent(({ event }) => ({
+			type: 'signaling.webrtcError',
+			message: event.type === 'peer.error' ? event.message : ''
 		}))
 	}
 }).createMachine({
@@ -180,12 +199,19 @@ export const signalingMachine = setup({
 				},
 				registering: {
 					entry: 'connectPeer',
+					after: {
+						registerTimeout: {
+							target: '#signaling.disconnected',
+							actions: ['assignTimeout', 'countAttempt'],
+							description: 'Neither open nor an error: retry with backoff'
+						}
+					},
 					on: {
 						'peer.opened': { target: '#signaling.open' },
 						'peer.error': [
 							{ guard: 'fatal', target: '#signaling.failed', actions: 'assignFailure' },
 							{ guard: 'peerUnavailable', actions: 'reportPeerUnavailable' },
-							{ guard: 'connectionLevel' },
+							{ guard: 'webrtcError', actions: 'reportWebrtcError' },
 							{
 								target: '#signaling.disconnected',
 								actions: ['assignFailure', 'countAttempt'],
@@ -206,7 +232,7 @@ export const signalingMachine = setup({
 				'peer.error': [
 					{ guard: 'fatal', target: 'failed', actions: 'assignFailure' },
 					{ guard: 'peerUnavailable', actions: 'reportPeerUnavailable' },
-					{ guard: 'connectionLevel' },
+					{ guard: 'webrtcError', actions: 'reportWebrtcError' },
 					{ target: 'disconnected', actions: 'assignFailure' }
 				]
 			}
@@ -222,7 +248,8 @@ export const signalingMachine = setup({
 				'peer.opened': 'open',
 				'peer.error': [
 					{ guard: 'fatal', target: 'failed', actions: 'assignFailure' },
-					{ guard: 'peerUnavailable', actions: 'reportPeerUnavailable' }
+					{ guard: 'peerUnavailable', actions: 'reportPeerUnavailable' },
+					{ guard: 'webrtcError', actions: 'reportWebrtcError' }
 				]
 			}
 		},
@@ -237,7 +264,7 @@ export const signalingMachine = setup({
 				'peer.error': [
 					{ guard: 'fatal', target: 'failed', actions: 'assignFailure' },
 					{ guard: 'peerUnavailable', actions: 'reportPeerUnavailable' },
-					{ guard: 'connectionLevel' },
+					{ guard: 'webrtcError', actions: 'reportWebrtcError' },
 					{ target: 'disconnected', actions: ['assignFailure', 'countAttempt'] }
 				]
 			}
