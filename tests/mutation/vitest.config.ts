@@ -20,7 +20,9 @@ export default defineConfig({
 	tsconfig: 'tests/mutation/tsconfig.json',
 	resolve: { alias: { $machines: `${root}machines` } },
 	test: {
-		include: [machine ? `tests/unit/${machine}.test.ts` : 'tests/unit/**/*.test.ts'],
+		include: machine
+			? [`tests/unit/${machine}.test.ts`, 'tests/mutation/machine-loads.test.ts']
+			: ['tests/unit/**/*.test.ts'],
 		environment: 'node'
 	}
 });
