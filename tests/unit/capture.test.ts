@@ -146,7 +146,7 @@ function start(cameras: Camera[]) {
 	const values: string[] = [];
 	capture.subscribe((s) => values.push(JSON.stringify(s.value)));
 	const until = (value: 'idle' | 'live' | 'failed') => waitFor(capture, (s) => s.matches(value), { timeout: 1000 });
-	return { devices, heard, capture, values, until, ctx: () => capture.getSnapshot().context };
+	return { parent, devices, heard, capture, values, until, ctx: () => capture.getSnapshot().context };
 }
 
 /** The one live track, checked to be the stream the machine holds. */
@@ -476,5 +476,58 @@ describe('flipTarget', () => {
 		const onPhone = { ...base, devices: laptop(), info: { ...base.info!, facing: 'user' as const } };
 		expect(flipTarget(onPhone)).toEqual({ facing: 'environment', deviceId: null });
 		expect(flipTarget({ ...onPhone, facing: 'environment' })).toEqual({ facing: 'user', deviceId: null });
+	});
+});
+
+/**
+ * Every sequence of three things a user or the device can do, on a laptop with two cameras.
+ * After each step settles, the system must hold the rules (not the chart's own graph): never
+ * two cameras open at once; live means exactly one open camera, the one the machine holds and
+ * the last one the session heard of; idle and failed mean none, and failed means the session
+ * heard why.
+ */
+describe('capture machine: model-based, every sequence of 3 steps', () => {
+	const steps: Record<string, (h: ReturnType<typeof start>) => void> = {
+		start: (h) => h.capture.send({ type: 'camera.start' }),
+		flip: (h) => h.capture.send({ type: 'camera.flip' }),
+		stop: (h) => h.capture.send({ type: 'camera.stop' }),
+		retry: (h) => h.capture.send({ type: 'camera.retry' }),
+		unplug: (h) => h.devices.live().forEach((t) => t.end()),
+		'next open fails': (h) => h.devices.failNext.push('NotReadableError')
+	};
+	const names = Object.keys(steps);
+	const sequences = names.flatMap((a) => names.flatMap((b) => names.map((c) => [a, b, c])));
+
+	test('at most one camera open, and what the session heard matches the state', async () => {
+		for (const sequence of sequences) {
+			const h = start(laptop());
+			let mostLive = 0;
+			const unsubscribe = h.capture.subscribe(() => (mostLive = Math.max(mostLive, h.devices.live().length)));
+			for (const [i, step] of sequence.entries()) {
+				const where = sequence.slice(0, i + 1).join(' → ');
+				steps[step](h);
+				const s = await waitFor(h.capture, (x) => ['idle', 'live', 'failed'].some((v) => x.matches(v)), { timeout: 1000 });
+				mostLive = Math.max(mostLive, h.devices.live().length);
+				expect(mostLive, where).toBeLessThanOrEqual(1);
+				const last = h.heard.at(-1);
+				if (s.matches('live')) {
+					expect(h.devices.live(), where).toHaveLength(1);
+					expect(s.context.stream?.getVideoTracks()[0], where).toBe(h.devices.live()[0]);
+					expect(last, where).toEqual({ type: 'capture.live', stream: s.context.stream });
+					expect(s.context.failure, where).toBeNull();
+				} else {
+					expect(h.devices.live(), where).toEqual([]);
+					expect(s.context.stream, where).toBeNull();
+				}
+				// Both cameras work unless a step broke an open: then no flip may have failed.
+				if (!sequence.slice(0, i + 1).includes('next open fails')) expect(s.context.notice, where).toBeNull();
+				if (s.matches('failed')) {
+					expect(s.context.failure, where).not.toBeNull();
+					expect(last, where).toEqual({ type: 'capture.failed', failure: s.context.failure });
+				}
+			}
+			unsubscribe.unsubscribe();
+			h.parent.stop();
+		}
 	});
 });
