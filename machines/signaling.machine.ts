@@ -1,5 +1,4 @@
 import { assign, sendParent, sendTo, setup } from 'xstate';
-import type { Peer } from 'peerjs';
 import { fatalSignalingReasons, signalingFailure, type Failure, type SignalingFailureReason } from './errors';
 import {
 	claimIdentity,
@@ -42,7 +41,6 @@ export interface SignalingContext {
 	identity: Identity | null;
 	/** Own ID once the server accepted it. */
 	id: string | null;
-	peer: Peer | null;
 	/** Failed attempts since the last open: drives the backoff. */
 	attempt: number;
 	failure: Failure<SignalingFailureReason> | null;
@@ -105,10 +103,6 @@ export const signalingMachine = setup({
 			token: context.identity?.token ?? ''
 		})),
 		reconnectPeer: sendTo('peer', { type: 'peer.reconnect' }),
-		assignPeer: assign({
-			// Stryker disable next-line ConditionalExpression: narrows the type (see above)
-			peer: ({ event }) => (event.type === 'peer.created' ? event.peer : null)
-		}),
 		assignOpen: assign(({ context, event }) => {
 			// open is entered only on peer.opened.
 			// Stryker disable next-line ConditionalExpression: narrows the type (see above)
@@ -135,7 +129,7 @@ export const signalingMachine = setup({
 		/** No answer from the server in time: to the user that is the same as unreachable. */
 		assignTimeout: assign({ failure: () => signalingFailure('network') }),
 		countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
-		/** Swapped in unit tests: the session hands the Peer to calls and routes what arrives. */
+		/** The session hands the Peer to calls and routes what arrives. */
 		reportPeer: sendParent(({ event }) => ({
 			type: 'signaling.peer',
 			// Stryker disable next-line ConditionalExpression: narrows the type (see above)
@@ -171,7 +165,6 @@ export const signalingMachine = setup({
 		config: null,
 		identity: null,
 		id: null,
-		peer: null,
 		attempt: 0,
 		failure: null,
 		fresh: false,
@@ -186,7 +179,9 @@ export const signalingMachine = setup({
 		}
 	],
 	on: {
-		'peer.created': { actions: ['assignPeer', 'reportPeer'] },
+		// The Peer goes to the session (which places calls on it), not into context: context stays
+		// serialisable for the inspector.
+		'peer.created': { actions: 'reportPeer' },
 		'peer.call': { actions: 'reportIncomingCall' },
 		'peer.control': { actions: 'reportControl' },
 		'peer.photo': { actions: 'reportPhoto' },

@@ -369,6 +369,7 @@ describe('capture machine: a flip whose camera fails', () => {
 		expect(devices.live()).toEqual([]);
 		const failure = { reason: 'permission-denied', message: captureMessages['permission-denied'] };
 		expect(ctx().failure).toEqual(failure);
+		expect(ctx().notice?.reason).toBe('flip-failed');
 		expect(ctx().stream).toBeNull();
 		expect(heard.at(-1)).toEqual({ type: 'capture.failed', failure });
 		capture.send({ type: 'camera.retry' });

@@ -139,10 +139,12 @@ const webrtcError = { type: 'peer.error', errorType: 'webrtc', message: 'Failed 
 
 describe('signaling machine', () => {
 	test('config → identity → registering with the saved ID and token → open, and the ID is saved with its token', async () => {
-		const { actor, commands, emit, settle, state, ctx } = setup();
+		const { actor, commands, emit, claims, settle, state, ctx } = setup();
 		expect(state()).toEqual({ connecting: 'config' });
 		await settle();
 		expect(state()).toEqual({ connecting: 'registering' });
+		// The saved ID is asked for, not forgotten.
+		expect(claims).toEqual([{ fresh: false, pinned: null }]);
 		expect(commands).toEqual([{ type: 'peer.connect', config, id: 'saved-id', token: 'tok' }]);
 		expect(ctx().config).toEqual(config);
 		emit({ type: 'peer.opened', id: 'saved-id' });
@@ -246,11 +248,17 @@ describe('signaling machine', () => {
 		expect(ctx().id).toBe('saved-id');
 	});
 
-	test('a peer that comes back by itself while disconnected is open again', async () => {
-		const { emit, settle, state } = setup();
+	test('while disconnected another network error changes nothing (the backoff is running); the peer may come back by itself', async () => {
+		const { emit, settle, state, ctx, heard, commands } = setup();
 		await settle();
 		emit({ type: 'peer.opened', id: 'saved-id' });
 		emit({ type: 'peer.disconnected' });
+		const before = { ...ctx() };
+		emit(networkError);
+		expect(state()).toBe('disconnected');
+		expect(ctx()).toEqual(before);
+		expect(heard).toEqual([]);
+		expect(commands).toHaveLength(1);
 		emit({ type: 'peer.opened', id: 'saved-id' });
 		expect(state()).toBe('open');
 	});
