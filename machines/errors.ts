@@ -25,6 +25,9 @@ export type CaptureFailureReason =
 	| 'aborted'
 	/** The live track ended by itself: unplugged, permission revoked, OS took it. */
 	| 'track-ended'
+	/** A flip's camera would not open; the camera that worked is back on (a notice, not a
+	 * failed state). */
+	| 'flip-failed'
 	| 'unknown';
 
 export const captureMessages: Record<CaptureFailureReason, string> = {
@@ -37,6 +40,7 @@ export const captureMessages: Record<CaptureFailureReason, string> = {
 		'The camera needs a secure connection (https or localhost). Open the app through its https address.',
 	aborted: 'The camera failed to start. Try again.',
 	'track-ended': 'The camera stopped (it was unplugged or access was revoked).',
+	'flip-failed': 'Could not switch cameras; back to the previous one.',
 	unknown: 'The camera could not be opened.'
 };
 

@@ -36,14 +36,23 @@ function storage(): Storage | null {
 	}
 }
 
+/** How long `/signaling.json` may take (headers and body) before the app goes on without it:
+ * a server or captive portal that accepts the connection and never answers must not hold
+ * signaling in `connecting` for ever. */
+export const CONFIG_TIMEOUT_MS = 5000;
+
 /**
- * 200 → use it and remember it; 404 → PeerJS cloud; network error (offline, installed app) →
- * the remembered config, else cloud. Never from URL parameters: whoever controls signaling can
- * swap SDP fingerprints and sit in the middle of the media.
+ * 200 → use it and remember it; 404 → PeerJS cloud; network error (offline, installed app) or no
+ * answer within CONFIG_TIMEOUT_MS → the remembered config, else cloud. Never from URL
+ * parameters: whoever controls signaling can swap SDP fingerprints and sit in the middle of the
+ * media.
  */
 export const loadConfig = fromPromise<SignalingConfig, void>(async () => {
 	try {
-		const res = await fetch('/signaling.json', { cache: 'no-store' });
+		const res = await fetch('/signaling.json', {
+			cache: 'no-store',
+			signal: AbortSignal.timeout(CONFIG_TIMEOUT_MS)
+		});
 		if (res.ok) {
 			const body = (await res.json()) as Omit<SignalingConfig, 'cloud' | 'source'>;
 			const config: SignalingConfig = { ...body, cloud: false, source: 'server' };
@@ -183,7 +192,8 @@ export type PeerCommand =
  * - `peer.opened { id }`: registered with the server under `id`.
  * - `peer.disconnected`: the socket to the server closed; calls keep flowing.
  * - `peer.error { errorType, message, peerId }`: a PeerJS error; `peerId` is set for
- *   peer-unavailable ("Could not connect to peer <id>").
+ *   peer-unavailable ("Could not connect to peer <id>"). `network` too when PeerJS itself
+ *   failed to load.
  * - `peer.call { call }`: an incoming media call.
  * - `peer.control { from, message }`: an incoming control message (decline, busy, cancel).
  * - `peer.photo { from, conn, offer }`: a peer offers a photo (metadata `{ photo: offer }`);
@@ -199,13 +209,25 @@ export type PeerActorEvent =
 	| { type: 'peer.control'; from: string; message: ControlMessage }
 	| { type: 'peer.photo'; from: string; conn: DataConnection; offer: PhotoOffer };
 
-type PeerCtor = typeof import('peerjs').Peer;
-let peerModule: Promise<PeerCtor> | null = null;
-/** PeerJS stays out of the first load: fetched when signaling starts. */
-function loadPeer(): Promise<PeerCtor> {
-	peerModule ??= import('./peerjs').then((m) => m.Peer);
-	return peerModule;
+/**
+ * A dynamic import that is fetched once, but only once it worked: a rejected import (a chunk
+ * that failed to load: offline, a flaky network, a deploy that replaced it) is forgotten, so the
+ * next call fetches it again instead of failing for the rest of the page's life.
+ */
+export function importOnce<T>(load: () => Promise<T>): () => Promise<T> {
+	let pending: Promise<T> | null = null;
+	return () => {
+		pending ??= load().catch((err: unknown) => {
+			pending = null;
+			throw err;
+		});
+		return pending;
+	};
 }
+
+type PeerCtor = typeof import('peerjs').Peer;
+/** PeerJS stays out of the first load: fetched when signaling starts. */
+const loadPeer = importOnce<PeerCtor>(() => import('./peerjs').then((m) => m.Peer));
 
 export const peerConnection = fromCallback<PeerCommand, void>(({ sendBack, receive }) => {
 	let peer: Peer | null = null;
@@ -219,7 +241,21 @@ export const peerConnection = fromCallback<PeerCommand, void>(({ sendBack, recei
 		const mine = ++generation;
 		peer?.destroy();
 		peer = null;
-		const Peer = await loadPeer();
+		let Peer: PeerCtor;
+		try {
+			Peer = await loadPeer();
+		} catch (err) {
+			if (mine !== generation) return;
+			// PeerJS did not load. To the machine that is the server being unreachable: it retries
+			// with the backoff, and the retry imports again (importOnce forgets the failure).
+			send({
+				type: 'peer.error',
+				errorType: 'network',
+				message: `PeerJS did not load: ${err instanceof Error ? err.message : String(err)}`,
+				peerId: null
+			});
+			return;
+		}
 		if (mine !== generation) return;
 		const options = config.cloud
 			? { token, debug: 0 }

@@ -131,6 +131,7 @@ export const zhReasons: Record<string, string> = {
 	'capture.insecure-context': '相机需要安全连接（https 或 localhost）。请通过 https 地址打开应用。',
 	'capture.aborted': '相机启动失败，请重试。',
 	'capture.track-ended': '相机已停止（被拔出或访问权限被撤销）。',
+	'capture.flip-failed': '无法切换摄像头，已换回之前的摄像头。',
 	'capture.unknown': '无法打开相机。',
 	'signaling.unavailable-id': '你的 ID 正在别处使用（另一台设备或浏览器占用了它）。',
 	'signaling.invalid-id': '该 ID 对信令服务器无效。',

@@ -18,7 +18,7 @@ import {
 	type Served,
 	type ServerOptions
 } from './harness';
-import { startTurn, turnAvailable, type Turn } from './turn';
+import { startTurn, turnTestsRun, type Turn } from './turn';
 
 let browser: Browser;
 beforeAll(async () => {
@@ -162,7 +162,8 @@ describe('resilience', () => {
 		}
 	});
 
-	test.skipIf(!turnAvailable())('a media blackout (TURN relay killed) recovers by re-dial with the same call', async () => {
+	// Skipped without coturn locally; on CI it runs and fails if coturn is missing.
+	test.skipIf(!turnTestsRun())('a media blackout (TURN relay killed) recovers by re-dial with the same call', async () => {
 		let turn: Turn | null = null;
 		turn = await startTurn();
 		const options: ServerOptions = { iceServers: turn.iceServers, iceTransportPolicy: 'relay' };

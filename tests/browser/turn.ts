@@ -16,6 +16,21 @@ export function turnAvailable(): boolean {
 	return fs.existsSync(turnserverPath);
 }
 
+/** Set (and not `0`/`false`) on CI: .ci/run exports CI=1 and installs coturn. */
+function onCi(): boolean {
+	const ci = process.env.CI?.trim().toLowerCase();
+	return !!ci && ci !== '0' && ci !== 'false';
+}
+
+/**
+ * Whether the tests that need a real TURN relay run. Locally they are skipped without coturn;
+ * on CI they always run, so a missing coturn fails them (startTurn says why) instead of
+ * quietly skipping the only end-to-end media-blackout test.
+ */
+export function turnTestsRun(): boolean {
+	return onCi() || turnAvailable();
+}
+
 async function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
 		const server = net.createServer();
@@ -37,6 +52,12 @@ export interface Turn {
 }
 
 export async function startTurn(): Promise<Turn> {
+	if (!turnAvailable()) {
+		throw new Error(
+			`coturn is missing (no ${turnserverPath}): the media-blackout test needs it, and on CI it must run. ` +
+				'Install it (apt-get install -y coturn; .ci/run does) or point TURNSERVER_PATH at turnserver.'
+		);
+	}
 	const port = await freePort();
 	const minPort = 40000 + Math.floor(Math.random() * 10000);
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'turn-'));

@@ -1,55 +1,183 @@
-import { describe, expect, test, vi } from 'vitest';
-import { createActor, fromCallback, fromPromise, waitFor } from 'xstate';
+/**
+ * The capture machine with its real actors (openCamera, watchCamera) over fake camera hardware:
+ * a `navigator.mediaDevices` that records every getUserMedia request, hands out tracks it can
+ * end, and refuses a second camera while one is open (as Android does). The machine runs as the
+ * child of a parent that records what the session would hear. Tests check the system (which
+ * cameras were asked for, which tracks are live, what the session was told), not the chart.
+ */
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { createActor, setup, waitFor, type ActorRefFrom, type AnyEventObject } from 'xstate';
 import { captureMachine, flipTarget, type CaptureContext } from '$machines/capture.machine';
-import type { CameraDevice, OpenCameraInput, OpenCameraOutput } from '$machines/actors/media';
-import { allStatePaths, domError, FakeStream, FakeTrack, replayShortestPaths } from './fakes';
+import { captureMessages } from '$machines/errors';
+import type { Facing } from '$machines/actors/media';
+import { domError } from './fakes';
 
-const devices: CameraDevice[] = [
+interface Camera {
+	deviceId: string;
+	label: string;
+	facing?: Facing;
+}
+
+class CameraTrack extends EventTarget {
+	readonly kind = 'video';
+	readyState: 'live' | 'ended' = 'live';
+	enabled = true;
+	constructor(
+		readonly camera: Camera,
+		readonly width: number,
+		readonly height: number
+	) {
+		super();
+	}
+	get label() {
+		return this.camera.label;
+	}
+	getSettings() {
+		return {
+			deviceId: this.camera.deviceId,
+			width: this.width,
+			height: this.height,
+			...(this.camera.facing ? { facingMode: this.camera.facing } : {})
+		};
+	}
+	/** As in browsers, stop() does not fire `ended`. */
+	stop() {
+		this.readyState = 'ended';
+	}
+	/** Unplugged, revoked, or taken by the OS: ends and fires `ended`. */
+	end() {
+		this.readyState = 'ended';
+		this.dispatchEvent(new Event('ended'));
+	}
+}
+
+class CameraStream {
+	constructor(readonly track: CameraTrack) {}
+	getTracks() {
+		return [this.track];
+	}
+	getVideoTracks() {
+		return [this.track];
+	}
+	getAudioTracks() {
+		return [];
+	}
+}
+
+type VideoAsk = true | { deviceId?: { exact: string }; facingMode?: { ideal: Facing }; width?: unknown; height?: unknown };
+
+class FakeMediaDevices extends EventTarget {
+	/** Every getUserMedia call, in order. */
+	requests: { video: VideoAsk; audio: unknown }[] = [];
+	/** Every track ever handed out. */
+	tracks: CameraTrack[] = [];
+	/** Error names the next getUserMedia calls fail with, one per call. */
+	failNext: string[] = [];
+	/** Cameras that never open (NotReadableError). */
+	broken = new Set<string>();
+	/** Cameras that only open when asked for any video (OverconstrainedError otherwise). */
+	picky = new Set<string>();
+	/** What enumerateDevices answers; null: the cameras. */
+	listed: Camera[] | null = null;
+
+	constructor(public cameras: Camera[]) {
+		super();
+	}
+	live() {
+		return this.tracks.filter((t) => t.readyState === 'live');
+	}
+	/** The camera each request asked for, by deviceId or facing (`*` for any video). */
+	asked() {
+		return this.requests.map(({ video }) =>
+			video === true ? '*' : (video.deviceId?.exact ?? `facing:${video.facingMode?.ideal}`)
+		);
+	}
+	async getUserMedia(constraints: { video: VideoAsk; audio: unknown }) {
+		this.requests.push(constraints);
+		await Promise.resolve();
+		const failure = this.failNext.shift();
+		if (failure) throw domError(failure);
+		// Android refuses to open a second camera while one is open.
+		if (this.live().length) throw domError('NotReadableError', 'Could not start video source');
+		const video = constraints.video;
+		let camera: Camera | undefined;
+		if (video === true) camera = this.cameras[0];
+		else if (video.deviceId) camera = this.cameras.find((c) => c.deviceId === video.deviceId!.exact);
+		else camera = this.cameras.find((c) => c.facing === video.facingMode?.ideal) ?? this.cameras[0];
+		if (!camera) throw domError('OverconstrainedError');
+		if (this.broken.has(camera.deviceId)) throw domError('NotReadableError');
+		if (this.picky.has(camera.deviceId) && video !== true) throw domError('OverconstrainedError');
+		const track = video !== true && video.width ? new CameraTrack(camera, 1280, 720) : new CameraTrack(camera, 640, 480);
+		this.tracks.push(track);
+		return new CameraStream(track);
+	}
+	async enumerateDevices() {
+		return (this.listed ?? this.cameras).map((c) => ({ kind: 'videoinput', deviceId: c.deviceId, label: c.label, groupId: '' }));
+	}
+	plug(camera: Camera) {
+		this.cameras.push(camera);
+		this.dispatchEvent(new Event('devicechange'));
+	}
+}
+
+const laptop = (): Camera[] => [
 	{ deviceId: 'cam-a', label: 'Camera A' },
 	{ deviceId: 'cam-b', label: 'Camera B' }
 ];
+const phone = (): Camera[] => [
+	{ deviceId: 'front', label: 'Front camera', facing: 'user' },
+	{ deviceId: 'back', label: 'Back camera', facing: 'environment' }
+];
 
-function opened(input: OpenCameraInput, overrides: Partial<OpenCameraOutput['info']> = {}, list = devices): OpenCameraOutput {
-	const deviceId = input.deviceId ?? 'cam-a';
-	const track = new FakeTrack('video', deviceId);
-	return {
-		stream: new FakeStream([track]) as unknown as MediaStream,
-		info: { deviceId, label: deviceId, width: 1280, height: 720, facing: null, mirrored: input.facing === 'user', ...overrides },
-		devices: list
-	};
+type Capture = ActorRefFrom<typeof captureMachine>;
+
+/** The capture machine as the session holds it, over `cameras`. */
+function start(cameras: Camera[]) {
+	const devices = new FakeMediaDevices(cameras);
+	vi.stubGlobal('navigator', { mediaDevices: devices });
+	const heard: AnyEventObject[] = [];
+	const parent = createActor(
+		setup({ actors: { capture: captureMachine } }).createMachine({
+			invoke: { src: 'capture', id: 'capture' },
+			on: { '*': { actions: ({ event }) => heard.push(event) } }
+		})
+	).start();
+	const capture = parent.getSnapshot().children.capture as Capture;
+	const values: string[] = [];
+	capture.subscribe((s) => values.push(JSON.stringify(s.value)));
+	const until = (value: 'idle' | 'live' | 'failed') => waitFor(capture, (s) => s.matches(value), { timeout: 1000 });
+	return { parent, devices, heard, capture, values, until, ctx: () => capture.getSnapshot().context };
 }
 
-function setup(open: (input: OpenCameraInput) => Promise<OpenCameraOutput>) {
-	const calls: OpenCameraInput[] = [];
-	const reportLive = vi.fn();
-	const reportFailed = vi.fn();
-	let watcher: ((e: { type: string }) => void) | null = null;
-	const machine = captureMachine.provide({
-		actors: {
-			openCamera: fromPromise(async ({ input }: { input: OpenCameraInput }) => {
-				calls.push(input);
-				return open(input);
-			}),
-			watchCamera: fromCallback(({ sendBack }) => {
-				watcher = sendBack;
-				return () => (watcher = null);
-			})
-		},
-		actions: { reportLive, reportFailed }
-	});
-	const actor = createActor(machine).start();
-	return { actor, calls, reportLive, reportFailed, emit: (e: { type: string }) => watcher?.(e) };
+/** The one live track, checked to be the stream the machine holds. */
+function liveTrack(devices: FakeMediaDevices, capture: Capture): CameraTrack {
+	const live = devices.live();
+	expect(live).toHaveLength(1);
+	expect(capture.getSnapshot().context.stream?.getVideoTracks()[0]).toBe(live[0]);
+	return live[0];
 }
 
-describe('capture machine', () => {
-	test('idle until camera.start, then acquiring → live with the camera described', async () => {
-		const { actor, reportLive } = setup(async (input) => opened(input));
-		expect(actor.getSnapshot().value).toBe('idle');
-		actor.send({ type: 'camera.start' });
-		expect(actor.getSnapshot().value).toBe('acquiring');
-		await waitFor(actor, (s) => s.matches('live'));
-		expect(actor.getSnapshot().context.info).toMatchObject({ width: 1280, height: 720 });
-		expect(reportLive).toHaveBeenCalledTimes(1);
+afterEach(() => {
+	vi.unstubAllGlobals();
+});
+
+describe('capture machine: opening the camera', () => {
+	test('idle until camera.start; then one video-only request, and the session hears the live stream', async () => {
+		const { devices, heard, capture, until, ctx } = start(laptop());
+		expect(capture.getSnapshot().value).toBe('idle');
+		expect(devices.requests).toEqual([]);
+		capture.send({ type: 'camera.start' });
+		expect(capture.getSnapshot().value).toBe('acquiring');
+		await until('live');
+		// The preview must not light the microphone indicator.
+		expect(devices.requests).toEqual([
+			{ video: { facingMode: { ideal: 'user' }, width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false }
+		]);
+		const track = liveTrack(devices, capture);
+		expect(heard).toEqual([{ type: 'capture.live', stream: ctx().stream }]);
+		expect(ctx().info).toEqual({ deviceId: 'cam-a', label: 'Camera A', width: 1280, height: 720, facing: null, mirrored: true });
+		expect(ctx().devices.map((d) => d.deviceId)).toEqual(['cam-a', 'cam-b']);
+		expect(track.camera.deviceId).toBe('cam-a');
 	});
 
 	test.each([
@@ -59,136 +187,348 @@ describe('capture machine', () => {
 		['SecurityError', 'insecure-context'],
 		['AbortError', 'aborted'],
 		['Whatever', 'unknown']
-	])('%s → failed with reason %s and a message', async (name, reason) => {
-		const { actor, reportFailed } = setup(async () => {
-			throw domError(name);
-		});
-		actor.send({ type: 'camera.start' });
-		await waitFor(actor, (s) => s.matches('failed'));
-		expect(actor.getSnapshot().context.failure?.reason).toBe(reason);
-		expect(actor.getSnapshot().context.failure?.message).toBeTruthy();
-		expect(reportFailed).toHaveBeenCalledTimes(1);
+	] as const)('%s → failed %s; the session hears the failure, no camera is left open', async (name, reason) => {
+		const { devices, heard, capture, until, ctx } = start(laptop());
+		devices.failNext = [name];
+		capture.send({ type: 'camera.start' });
+		await until('failed');
+		const failure = { reason, message: captureMessages[reason] };
+		expect(ctx().failure).toEqual(failure);
+		expect(heard).toEqual([{ type: 'capture.failed', failure }]);
+		expect(devices.live()).toEqual([]);
+		expect(ctx().stream).toBeNull();
 	});
 
-	test('OverconstrainedError retries once with relaxed constraints, then succeeds', async () => {
-		const { actor, calls } = setup(async (input) => {
-			if (!input.relaxed) throw domError('OverconstrainedError');
-			return opened(input);
-		});
-		actor.send({ type: 'camera.start' });
-		await waitFor(actor, (s) => s.matches('live'));
-		expect(calls.map((c) => c.relaxed)).toEqual([false, true]);
+	test('OverconstrainedError: one retry asking for any video, which opens', async () => {
+		const { devices, capture, until, ctx } = start(laptop());
+		devices.picky.add('cam-a');
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		expect(devices.asked()).toEqual(['facing:user', '*']);
+		expect(ctx().info).toMatchObject({ width: 640, height: 480 });
+		liveTrack(devices, capture);
 	});
 
-	test('OverconstrainedError twice → failed unsupported-constraint (no endless retry)', async () => {
-		const { actor, calls } = setup(async () => {
-			throw domError('OverconstrainedError');
-		});
-		actor.send({ type: 'camera.start' });
-		await waitFor(actor, (s) => s.matches('failed'));
-		expect(calls).toHaveLength(2);
-		expect(actor.getSnapshot().context.failure?.reason).toBe('unsupported-constraint');
+	test('OverconstrainedError twice → failed unsupported-constraint, no endless retry; a retry starts over with the preferred constraints', async () => {
+		const { devices, capture, until, ctx } = start(laptop());
+		devices.failNext = ['OverconstrainedError', 'OverconstrainedError'];
+		capture.send({ type: 'camera.start' });
+		await until('failed');
+		expect(devices.asked()).toEqual(['facing:user', '*']);
+		expect(ctx().failure?.reason).toBe('unsupported-constraint');
+		capture.send({ type: 'camera.retry' });
+		expect(ctx().failure).toBeNull();
+		await until('live');
+		expect(devices.asked()).toEqual(['facing:user', '*', 'facing:user']);
 	});
 
-	test('flip without a reported facing cycles deviceIds and hands the old stream over to be stopped', async () => {
-		const { actor, calls } = setup(async (input) => opened(input));
-		actor.send({ type: 'camera.start' });
-		await waitFor(actor, (s) => s.matches('live'));
-		const first = actor.getSnapshot().context.stream;
-		actor.send({ type: 'camera.flip' });
-		expect(actor.getSnapshot().value).toBe('switching');
-		await waitFor(actor, (s) => s.matches('live'));
-		expect(calls[1]).toMatchObject({ deviceId: 'cam-b', previous: first });
-		expect(actor.getSnapshot().context.info?.deviceId).toBe('cam-b');
-		actor.send({ type: 'camera.flip' });
-		await waitFor(actor, (s) => s.matches('live') && s.context.info?.deviceId === 'cam-a');
-	});
-
-	test('flip on a phone asks for the other facingMode, not a deviceId', async () => {
-		const { actor, calls } = setup(async (input) =>
-			opened(input, { facing: input.facing, mirrored: input.facing === 'user' })
-		);
-		actor.send({ type: 'camera.start' });
-		await waitFor(actor, (s) => s.matches('live'));
-		expect(actor.getSnapshot().context.info?.mirrored).toBe(true);
-		actor.send({ type: 'camera.flip' });
-		await waitFor(actor, (s) => s.matches('live') && calls.length === 2);
-		expect(calls[1]).toMatchObject({ facing: 'environment', deviceId: null });
-		expect(actor.getSnapshot().context.info?.mirrored).toBe(false);
-	});
-
-	test('flip is refused with a single camera, and enabled when a second one is plugged in', async () => {
-		const one = [devices[0]];
-		const { actor, emit } = setup(async (input) => opened(input, {}, one));
-		actor.send({ type: 'camera.start' });
-		await waitFor(actor, (s) => s.matches('live'));
-		expect(actor.getSnapshot().can({ type: 'camera.flip' })).toBe(false);
-		emit({ type: 'camera.devices', devices } as never);
-		expect(actor.getSnapshot().can({ type: 'camera.flip' })).toBe(true);
-	});
-
-	test('a track that ends by itself → failed track-ended, and retry reopens', async () => {
-		const { actor, emit } = setup(async (input) => opened(input));
-		actor.send({ type: 'camera.start' });
-		await waitFor(actor, (s) => s.matches('live'));
-		const track = actor.getSnapshot().context.stream!.getVideoTracks()[0];
-		emit({ type: 'camera.trackEnded' });
-		expect(actor.getSnapshot().value).toBe('failed');
-		expect(actor.getSnapshot().context.failure?.reason).toBe('track-ended');
-		expect(track.readyState).toBe('ended');
-		actor.send({ type: 'camera.retry' });
-		await waitFor(actor, (s) => s.matches('live'));
-		expect(actor.getSnapshot().context.failure).toBeNull();
-	});
-
-	test('camera.stop releases every track', async () => {
-		const { actor } = setup(async (input) => opened(input));
-		actor.send({ type: 'camera.start' });
-		await waitFor(actor, (s) => s.matches('live'));
-		const track = actor.getSnapshot().context.stream!.getVideoTracks()[0];
-		actor.send({ type: 'camera.stop' });
-		expect(actor.getSnapshot().value).toBe('idle');
-		expect(track.readyState).toBe('ended');
-	});
-
-	test('flipTarget: next device wraps around; unknown current starts at the first', () => {
-		const base: CaptureContext = {
-			stream: null,
-			info: { deviceId: 'x', label: '', width: 0, height: 0, facing: null, mirrored: false },
-			devices: [...devices, { deviceId: 'cam-c', label: 'C' }],
-			facing: 'user',
-			deviceId: null,
-			relaxed: false,
-			failure: null
-		};
-		expect(flipTarget(base).deviceId).toBe('cam-a');
-		expect(flipTarget({ ...base, info: { ...base.info!, deviceId: 'cam-c' } }).deviceId).toBe('cam-a');
-		expect(flipTarget({ ...base, info: { ...base.info!, deviceId: 'cam-a' } }).deviceId).toBe('cam-b');
+	test('with no device list (labels hidden), the open camera is the list: no flip', async () => {
+		const { devices, capture, until, ctx } = start(laptop());
+		devices.listed = [];
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		expect(ctx().devices).toEqual([{ deviceId: 'cam-a', label: 'Camera A' }]);
+		expect(capture.getSnapshot().can({ type: 'camera.flip' })).toBe(false);
 	});
 });
 
-describe('capture machine: model-based paths', () => {
-	test('shortest paths replay on the real actor and reach every state', () => {
-		const inert = captureMachine.provide({
-			actors: {
-				openCamera: fromPromise(() => new Promise<OpenCameraOutput>(() => {})),
-				watchCamera: fromCallback(() => () => {})
-			},
-			actions: { reportLive: () => {}, reportFailed: () => {} }
+describe('capture machine: flip', () => {
+	test('without a reported facing: the next device by deviceId, old track stopped first, the session hears the new stream', async () => {
+		const { devices, heard, capture, until, ctx } = start(laptop());
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		const first = liveTrack(devices, capture);
+		capture.send({ type: 'camera.flip' });
+		expect(capture.getSnapshot().value).toEqual({ switching: 'opening' });
+		await until('live');
+		expect(devices.requests[1]).toEqual({
+			video: { deviceId: { exact: 'cam-b' }, width: { ideal: 1280 }, height: { ideal: 720 } },
+			audio: false
 		});
-		const output = opened({ facing: 'user', relaxed: false });
-		const { reached, mismatches } = replayShortestPaths(inert, [
-			{ type: 'camera.start' },
-			{ type: 'camera.flip' },
-			{ type: 'camera.retry' },
-			{ type: 'camera.stop' },
-			{ type: 'camera.trackEnded' },
-			{ type: 'xstate.done.actor.openCamera', output },
-			{ type: 'xstate.error.actor.openCamera', error: domError('NotFoundError') },
-			{ type: 'xstate.done.actor.switchCamera', output },
-			{ type: 'xstate.error.actor.switchCamera', error: domError('NotReadableError') }
-		] as never[]);
-		expect(mismatches).toEqual([]);
-		expect([...reached].sort()).toEqual(allStatePaths(captureMachine).sort());
+		expect(first.readyState).toBe('ended');
+		const second = liveTrack(devices, capture);
+		expect(second.camera.deviceId).toBe('cam-b');
+		expect(heard.map((e) => e.type)).toEqual(['capture.live', 'capture.live']);
+		expect(heard[1].stream.getVideoTracks()[0]).toBe(second);
+		capture.send({ type: 'camera.flip' });
+		await until('live');
+		expect(devices.asked()).toEqual(['facing:user', 'cam-b', 'cam-a']);
+		expect(liveTrack(devices, capture).camera.deviceId).toBe('cam-a');
+		expect(ctx().notice).toBeNull();
+	});
+
+	test('on a phone: asks for the other facing, and back again; only the user-facing preview is mirrored', async () => {
+		const { devices, capture, until, ctx } = start(phone());
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		expect(ctx().info?.mirrored).toBe(true);
+		capture.send({ type: 'camera.flip' });
+		await until('live');
+		expect(devices.requests[1].video).toEqual({ facingMode: { ideal: 'environment' }, width: { ideal: 1280 }, height: { ideal: 720 } });
+		expect(ctx().info).toMatchObject({ deviceId: 'back', facing: 'environment', mirrored: false });
+		capture.send({ type: 'camera.flip' });
+		await until('live');
+		expect(devices.asked()).toEqual(['facing:user', 'facing:environment', 'facing:user']);
+		expect(liveTrack(devices, capture).camera.deviceId).toBe('front');
+	});
+
+	test('a phone with three cameras that report facing cycles by deviceId', async () => {
+		const { devices, capture, until } = start([...phone(), { deviceId: 'wide', label: 'Back wide camera', facing: 'environment' }]);
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		capture.send({ type: 'camera.flip' });
+		await until('live');
+		expect(devices.asked()).toEqual(['facing:user', 'back']);
+	});
+
+	test('refused with a single camera; plugging in a second one (devicechange) enables it', async () => {
+		const { devices, capture, until } = start([laptop()[0]]);
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		expect(capture.getSnapshot().can({ type: 'camera.flip' })).toBe(false);
+		capture.send({ type: 'camera.flip' });
+		expect(capture.getSnapshot().value).toBe('live');
+		devices.plug(laptop()[1]);
+		await waitFor(capture, (s) => s.context.devices.length === 2, { timeout: 1000 });
+		capture.send({ type: 'camera.flip' });
+		await until('live');
+		expect(liveTrack(devices, capture).camera.deviceId).toBe('cam-b');
+	});
+});
+
+describe('capture machine: a flip whose camera fails', () => {
+	test('goes back to the camera that worked, with a flip-failed notice, and never tells the session it failed', async () => {
+		const { devices, heard, capture, until, values, ctx } = start(laptop());
+		devices.broken.add('cam-b');
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		const first = liveTrack(devices, capture);
+		capture.send({ type: 'camera.flip' });
+		await until('live');
+		// The chart shows what happened: tried the other camera, went back.
+		expect(values.slice(-4)).toEqual(['"live"', '{"switching":"opening"}', '{"switching":"reverting"}', '"live"']);
+		expect(devices.asked()).toEqual(['facing:user', 'cam-b', 'facing:user']);
+		expect(first.readyState).toBe('ended');
+		const back = liveTrack(devices, capture);
+		expect(back.camera.deviceId).toBe('cam-a');
+		expect(ctx()).toMatchObject({ facing: 'user', deviceId: null, failure: null });
+		expect(ctx().notice).toEqual({ reason: 'flip-failed', message: captureMessages['flip-failed'] });
+		expect(JSON.parse(JSON.stringify(ctx().notice))).toEqual(ctx().notice);
+		expect(heard.map((e) => e.type)).toEqual(['capture.live', 'capture.live']);
+		expect(heard[1].stream.getVideoTracks()[0]).toBe(back);
+	});
+
+	test('a phone goes back to the front camera by facing', async () => {
+		const { devices, capture, until, ctx } = start(phone());
+		devices.broken.add('back');
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		capture.send({ type: 'camera.flip' });
+		await until('live');
+		expect(devices.asked()).toEqual(['facing:user', 'facing:environment', 'facing:user']);
+		expect(ctx()).toMatchObject({ facing: 'user', deviceId: null, info: { deviceId: 'front', mirrored: true } });
+		expect(ctx().notice?.reason).toBe('flip-failed');
+	});
+
+	test('a camera that only opened with relaxed constraints is reopened the same way', async () => {
+		const { devices, capture, until } = start(laptop());
+		devices.picky.add('cam-a');
+		devices.broken.add('cam-b');
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		capture.send({ type: 'camera.flip' });
+		await until('live');
+		expect(devices.asked()).toEqual(['facing:user', '*', 'cam-b', '*']);
+		expect(liveTrack(devices, capture).camera.deviceId).toBe('cam-a');
+	});
+
+	test('the notice is cleared by the next flip that works', async () => {
+		const { devices, capture, until, ctx } = start(laptop());
+		devices.broken.add('cam-b');
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		capture.send({ type: 'camera.flip' });
+		await until('live');
+		expect(ctx().notice).not.toBeNull();
+		devices.broken.clear();
+		capture.send({ type: 'camera.flip' });
+		await until('live');
+		expect(liveTrack(devices, capture).camera.deviceId).toBe('cam-b');
+		expect(ctx().notice).toBeNull();
+	});
+
+	test('when the old camera cannot be reopened either → failed with that reason; retry reopens the camera that worked', async () => {
+		const { devices, heard, capture, until, values, ctx } = start(laptop());
+		devices.broken.add('cam-b');
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		devices.failNext = ['NotReadableError', 'NotAllowedError'];
+		capture.send({ type: 'camera.flip' });
+		await until('failed');
+		expect(values.slice(-3)).toEqual(['{"switching":"opening"}', '{"switching":"reverting"}', '"failed"']);
+		expect(devices.live()).toEqual([]);
+		const failure = { reason: 'permission-denied', message: captureMessages['permission-denied'] };
+		expect(ctx().failure).toEqual(failure);
+		expect(ctx().notice?.reason).toBe('flip-failed');
+		expect(ctx().stream).toBeNull();
+		expect(heard.at(-1)).toEqual({ type: 'capture.failed', failure });
+		capture.send({ type: 'camera.retry' });
+		await until('live');
+		expect(devices.asked()).toEqual(['facing:user', 'cam-b', 'facing:user', 'facing:user']);
+		expect(liveTrack(devices, capture).camera.deviceId).toBe('cam-a');
+		expect(ctx().failure).toBeNull();
+	});
+
+	test('a laptop flip that fails twice and is retried by deviceId goes back to that device', async () => {
+		const { devices, capture, until } = start([...laptop(), { deviceId: 'cam-c', label: 'Camera C' }]);
+		devices.broken.add('cam-c');
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		capture.send({ type: 'camera.flip' });
+		await until('live');
+		devices.failNext = ['NotReadableError', 'NotReadableError'];
+		capture.send({ type: 'camera.flip' });
+		await until('failed');
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		expect(devices.asked()).toEqual(['facing:user', 'cam-b', 'cam-c', 'cam-b', 'cam-b']);
+		expect(liveTrack(devices, capture).camera.deviceId).toBe('cam-b');
+	});
+});
+
+describe('capture machine: the camera going away', () => {
+	test('a track that ends by itself → failed track-ended, the session hears it; retry reopens the same camera', async () => {
+		const { devices, heard, capture, until, ctx } = start(laptop());
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		capture.send({ type: 'camera.flip' });
+		await until('live');
+		liveTrack(devices, capture).end();
+		expect(capture.getSnapshot().value).toBe('failed');
+		const failure = { reason: 'track-ended', message: captureMessages['track-ended'] };
+		expect(ctx()).toMatchObject({ failure, stream: null, info: null });
+		expect(heard.at(-1)).toEqual({ type: 'capture.failed', failure });
+		capture.send({ type: 'camera.retry' });
+		expect(capture.getSnapshot().value).toBe('acquiring');
+		expect(ctx().failure).toBeNull();
+		await until('live');
+		expect(devices.asked().at(-1)).toBe('cam-b');
+		expect(liveTrack(devices, capture).camera.deviceId).toBe('cam-b');
+	});
+
+	test('camera.start from failed opens again too', async () => {
+		const { devices, capture, until, ctx } = start(laptop());
+		devices.failNext = ['NotReadableError'];
+		capture.send({ type: 'camera.start' });
+		await until('failed');
+		capture.send({ type: 'camera.start' });
+		expect(capture.getSnapshot().value).toBe('acquiring');
+		expect(ctx().failure).toBeNull();
+		await until('live');
+		liveTrack(devices, capture);
+	});
+
+	test('a relaxed camera whose track ends is retried with the preferred constraints first', async () => {
+		const { devices, capture, until } = start(laptop());
+		devices.failNext = ['OverconstrainedError'];
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		liveTrack(devices, capture).end();
+		capture.send({ type: 'camera.retry' });
+		await until('live');
+		expect(devices.asked()).toEqual(['facing:user', '*', 'facing:user']);
+	});
+
+	test('camera.stop releases the camera and says nothing to the session', async () => {
+		const { devices, heard, capture, until, ctx } = start(laptop());
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		const track = liveTrack(devices, capture);
+		capture.send({ type: 'camera.stop' });
+		expect(capture.getSnapshot().value).toBe('idle');
+		expect(track.readyState).toBe('ended');
+		expect(ctx()).toMatchObject({ stream: null, info: null });
+		expect(heard.map((e) => e.type)).toEqual(['capture.live']);
+		// Its track's end no longer reaches the machine.
+		track.end();
+		expect(capture.getSnapshot().value).toBe('idle');
+	});
+});
+
+describe('flipTarget', () => {
+	const base: CaptureContext = {
+		stream: null,
+		info: { deviceId: 'x', label: '', width: 0, height: 0, facing: null, mirrored: false },
+		devices: [...laptop(), { deviceId: 'cam-c', label: 'C' }],
+		facing: 'user',
+		deviceId: null,
+		relaxed: false,
+		working: null,
+		failure: null,
+		notice: null
+	};
+	test('next device wraps around; an unknown or missing current starts at the first', () => {
+		expect(flipTarget(base)).toEqual({ facing: 'environment', deviceId: 'cam-a' });
+		expect(flipTarget({ ...base, info: null })).toEqual({ facing: 'environment', deviceId: 'cam-a' });
+		expect(flipTarget({ ...base, info: { ...base.info!, deviceId: 'cam-c' } }).deviceId).toBe('cam-a');
+		expect(flipTarget({ ...base, info: { ...base.info!, deviceId: 'cam-a' } }).deviceId).toBe('cam-b');
+	});
+	test('a phone (two cameras with facing) toggles the facing and asks no device', () => {
+		const onPhone = { ...base, devices: laptop(), info: { ...base.info!, facing: 'user' as const } };
+		expect(flipTarget(onPhone)).toEqual({ facing: 'environment', deviceId: null });
+		expect(flipTarget({ ...onPhone, facing: 'environment' })).toEqual({ facing: 'user', deviceId: null });
+	});
+});
+
+/**
+ * Every sequence of three things a user or the device can do, on a laptop with two cameras.
+ * After each step settles, the system must hold the rules (not the chart's own graph): never
+ * two cameras open at once; live means exactly one open camera, the one the machine holds and
+ * the last one the session heard of; idle and failed mean none, and failed means the session
+ * heard why.
+ */
+describe('capture machine: model-based, every sequence of 3 steps', () => {
+	const steps: Record<string, (h: ReturnType<typeof start>) => void> = {
+		start: (h) => h.capture.send({ type: 'camera.start' }),
+		flip: (h) => h.capture.send({ type: 'camera.flip' }),
+		stop: (h) => h.capture.send({ type: 'camera.stop' }),
+		retry: (h) => h.capture.send({ type: 'camera.retry' }),
+		unplug: (h) => h.devices.live().forEach((t) => t.end()),
+		'next open fails': (h) => h.devices.failNext.push('NotReadableError')
+	};
+	const names = Object.keys(steps);
+	const sequences = names.flatMap((a) => names.flatMap((b) => names.map((c) => [a, b, c])));
+
+	test('at most one camera open, and what the session heard matches the state', async () => {
+		for (const sequence of sequences) {
+			const h = start(laptop());
+			let mostLive = 0;
+			const unsubscribe = h.capture.subscribe(() => (mostLive = Math.max(mostLive, h.devices.live().length)));
+			for (const [i, step] of sequence.entries()) {
+				const where = sequence.slice(0, i + 1).join(' → ');
+				steps[step](h);
+				const s = await waitFor(h.capture, (x) => x.matches('idle') || x.matches('live') || x.matches('failed'), { timeout: 1000 });
+				mostLive = Math.max(mostLive, h.devices.live().length);
+				expect(mostLive, where).toBeLessThanOrEqual(1);
+				const last = h.heard.at(-1);
+				if (s.matches('live')) {
+					expect(h.devices.live(), where).toHaveLength(1);
+					expect(s.context.stream?.getVideoTracks()[0], where).toBe(h.devices.live()[0]);
+					expect(last, where).toEqual({ type: 'capture.live', stream: s.context.stream });
+					expect(s.context.failure, where).toBeNull();
+				} else {
+					expect(h.devices.live(), where).toEqual([]);
+					expect(s.context.stream, where).toBeNull();
+				}
+				// Both cameras work unless a step broke an open: then no flip may have failed.
+				if (!sequence.slice(0, i + 1).includes('next open fails')) expect(s.context.notice, where).toBeNull();
+				if (s.matches('failed')) {
+					expect(s.context.failure, where).not.toBeNull();
+					expect(last, where).toEqual({ type: 'capture.failed', failure: s.context.failure });
+				}
+			}
+			unsubscribe.unsubscribe();
+			h.parent.stop();
+		}
 	});
 });

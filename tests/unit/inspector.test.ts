@@ -235,8 +235,8 @@ describe('inspection log → chart', () => {
 			'camera.start: idle --camera.start--> acquiring',
 			expect.stringMatching(/^xstate\.done\.actor\..*: acquiring --done: openCamera--> live$/),
 			'camera.flip: live --camera.flip--> switching',
-			expect.stringMatching(/^xstate\.done\.actor\..*: switching --done: openCamera--> live$/)
+			expect.stringMatching(/^xstate\.done\.actor\..*: switching\.opening --done: openCamera--> live$/)
 		]);
-		expect(log.entries.find((e) => e.eventType === 'camera.flip')).toMatchObject({ machine: 'capture', from: 'live', to: 'switching' });
+		expect(log.entries.find((e) => e.eventType === 'camera.flip')).toMatchObject({ machine: 'capture', from: 'live', to: 'switching.opening' });
 	});
 });
