@@ -1,35 +1,23 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
 import {
 	decodesFrames,
 	dialId,
 	openAppPage,
 	peerIdOf,
 	placeCall,
-	launch,
 	liveTracks,
 	openPcs,
-	startServer,
 	stateOf,
 	textOf,
-	waitForState,
-	type Served
+	waitForState
 } from './harness';
+import { serverAndBrowser } from './fixture';
 
-let server: Served;
-let browser: Browser;
-
-beforeAll(async () => {
-	server = await startServer();
-	browser = await launch({ deviceCount: 3 });
-});
-afterAll(async () => {
-	await browser?.close();
-	await server?.close();
-});
+const env = serverAndBrowser();
 
 async function openApp(): Promise<{ page: Page; id: string }> {
-	const page = await openAppPage(browser, server.url);
+	const page = await openAppPage(env.browser, env.server.url);
 	const id = await peerIdOf(page);
 	expect(id).not.toBe('');
 	return { page, id };
@@ -131,10 +119,10 @@ describe('calls between two real pages through the embedded PeerServer', () => {
 	});
 
 	test('a /?call= link fills the dial box as text, markup and all', async () => {
-		const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+		const context = await env.browser.newContext({ viewport: { width: 390, height: 844 } });
 		const page = await context.newPage();
 		const evil = '<img src=x onerror="window.__pwned=1">';
-		await page.goto(`${server.url}/?call=${encodeURIComponent(evil)}`);
+		await page.goto(`${env.server.url}/?call=${encodeURIComponent(evil)}`);
 		await expect.poll(() => page.getByTestId('dial-input').inputValue()).toBe(evil);
 		expect(await page.locator('img[src="x"]').count()).toBe(0);
 		expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();

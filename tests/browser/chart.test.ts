@@ -3,34 +3,22 @@
  * as it happens, the hang-up races leave nothing live, and a side that sends no media is not
  * mistaken for a broken connection.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
 import {
 	decodesFrames,
 	dialId,
 	instrumentWebRtc,
-	launch,
 	liveTracks,
 	openPcs,
 	peerIdOf,
 	placeCall,
-	startServer,
 	stateOf,
-	waitForState,
-	type Served
+	waitForState
 } from './harness';
+import { serverAndBrowser } from './fixture';
 
-let server: Served;
-let browser: Browser;
-
-beforeAll(async () => {
-	server = await startServer();
-	browser = await launch({ deviceCount: 3 });
-});
-afterAll(async () => {
-	await browser?.close();
-	await server?.close();
-});
+const env = serverAndBrowser();
 
 /** Records every value the root's data-call-path and data-ice-gathering take, as they change. */
 const recordStates = () => {
@@ -60,12 +48,12 @@ const slowMicrophone = ({ delayMs, refuse }: { delayMs: number; refuse: boolean 
 };
 
 async function openPage(mic: { delayMs?: number; refuse?: boolean } = {}): Promise<Page> {
-	const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+	const context = await env.browser.newContext({ viewport: { width: 390, height: 844 } });
 	await context.addInitScript(recordStates);
 	await context.addInitScript(instrumentWebRtc);
 	if (mic.delayMs !== undefined || mic.refuse) await context.addInitScript(slowMicrophone, { delayMs: mic.delayMs ?? 0, refuse: !!mic.refuse });
 	const page = await context.newPage();
-	await page.goto(server.url);
+	await page.goto(env.server.url);
 	await waitForState(page, 'capture', 'live');
 	await waitForState(page, 'signaling', 'open');
 	return page;

@@ -265,3 +265,4 @@ export async function placeCall(a: Page, b: Page): Promise<void> {
 	await b.getByTestId('accept').click();
 	await Promise.all([waitForState(a, 'call', 'connected'), waitForState(b, 'call', 'connected')]);
 }
+

@@ -4,25 +4,25 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { app, decodesFrames, instrumentWebRtc, launch, openPcs, startServer, stateOf, textOf, waitForState, type Served } from './harness';
+import {
+	app,
+	decodesFrames,
+	instrumentWebRtc,
+	launch,
+	openPcs,
+	stateOf,
+	textOf,
+	waitForState
+} from './harness';
+import { serverAndBrowser } from './fixture';
 
-let server: Served;
-let browser: Browser;
+const env = serverAndBrowser();
 
-beforeAll(async () => {
-	server = await startServer();
-	browser = await launch({ deviceCount: 3 });
-});
-afterAll(async () => {
-	await browser?.close();
-	await server?.close();
-});
-
-async function openApp(b: Browser = browser, init?: (ctx: BrowserContext) => Promise<unknown>): Promise<Page> {
+async function openApp(b: Browser = env.browser, init?: (ctx: BrowserContext) => Promise<unknown>): Promise<Page> {
 	const context = await b.newContext({ viewport: { width: 390, height: 844 } });
 	if (init) await init(context);
 	const page = await context.newPage();
-	await page.goto(server.url);
+	await page.goto(env.server.url);
 	await waitForState(page, 'capture', 'live');
 	return page;
 }
@@ -103,7 +103,7 @@ describe('photos in real Chromium', () => {
 		// The first load is claimed by the worker (clientsClaim); wait until it controls the page.
 		await page.waitForFunction(() => !!navigator.serviceWorker?.controller, null, { timeout: 20_000 });
 		await page.context().setOffline(true);
-		await page.goto(`${server.url}/gallery`);
+		await page.goto(`${env.server.url}/gallery`);
 		await app(page).waitFor();
 		await expect.poll(() => photos(page).count()).toBe(1);
 		await photos(page).first().click();
@@ -112,7 +112,7 @@ describe('photos in real Chromium', () => {
 	});
 
 	test('without ImageCapture (deleted by an init script) the canvas fallback still saves a JPEG photo', async () => {
-		const page = await openApp(browser, (ctx) =>
+		const page = await openApp(env.browser, (ctx) =>
 			ctx.addInitScript(() => {
 				delete (window as { ImageCapture?: unknown }).ImageCapture;
 			})
@@ -129,7 +129,7 @@ describe('photos in real Chromium', () => {
 	});
 
 	test('storage full: a clear message, the shot can still be downloaded, and earlier photos are kept', async () => {
-		const page = await openApp(browser, (ctx) =>
+		const page = await openApp(env.browser, (ctx) =>
 			ctx.addInitScript(() => {
 				// Stands in for a full disk: IndexedDB writes fail with QuotaExceededError once set.
 				const put = IDBObjectStore.prototype.put;

@@ -4,33 +4,21 @@
  * (CDP `Network.loadingFinished` `encodedDataLength`: compressed bodies plus headers) on a first
  * visit, and the Content-Security-Policy through everything a user does, with no violation.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
 import {
 	decodesFrames,
-	launch,
 	openAppPage,
 	placeCall,
-	startServer,
 	takeCspViolations,
-	waitForState,
-	type Served
+	waitForState
 } from './harness';
+import { serverAndBrowser } from './fixture';
 
 /** DESIGN.md "Budgets", KB = 1000 bytes. */
 const BUDGET = { cameraLive: 100_000, idReady: 100_000 };
 
-let server: Served;
-let browser: Browser;
-
-beforeAll(async () => {
-	server = await startServer();
-	browser = await launch({ deviceCount: 3 });
-});
-afterAll(async () => {
-	await browser?.close();
-	await server?.close();
-});
+const env = serverAndBrowser();
 
 interface Transfer {
 	url: string;
@@ -57,15 +45,15 @@ const kb = (n: number) => `${(n / 1000).toFixed(1)} KB`;
 const listing = (parts: Transfer[]) =>
 	parts
 		.sort((a, b) => b.bytes - a.bytes)
-		.map((p) => `${String(p.bytes).padStart(7)}  ${p.url.replace(server.url, '')}`)
+		.map((p) => `${String(p.bytes).padStart(7)}  ${p.url.replace(env.server.url, '')}`)
 		.join('\n');
 
 describe('bytes on the wire on a first visit', () => {
 	test(`until the camera is live ≤ ${kb(BUDGET.cameraLive)} and until the ID is ready ≤ ${kb(BUDGET.idReady)}`, async () => {
-		const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+		const context = await env.browser.newContext({ viewport: { width: 390, height: 844 } });
 		const page = await context.newPage();
 		const meter = await wireMeter(page);
-		await page.goto(server.url);
+		await page.goto(env.server.url);
 		// Read the meter the moment each state shows (a little late at worst: conservative).
 		const [live, open] = await Promise.all([
 			waitForState(page, 'capture', 'live').then(() => meter.snapshot()),
@@ -88,9 +76,9 @@ describe('bytes on the wire on a first visit', () => {
 
 describe('Content-Security-Policy', () => {
 	test('enforced: an injected inline script is blocked and reported', async () => {
-		const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+		const context = await env.browser.newContext({ viewport: { width: 390, height: 844 } });
 		const page = await context.newPage();
-		const response = await page.goto(server.url);
+		const response = await page.goto(env.server.url);
 		expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
 		await page.waitForSelector('[data-testid="app"]');
 		await page.evaluate(() => {
@@ -107,8 +95,8 @@ describe('Content-Security-Policy', () => {
 
 	test('no violation through a whole session: load, camera, ID, QR code, photo, /inspect, /gallery, a call, deep links', async () => {
 		takeCspViolations();
-		const a = await openAppPage(browser, server.url);
-		const b = await openAppPage(browser, server.url);
+		const a = await openAppPage(env.browser, env.server.url);
+		const b = await openAppPage(env.browser, env.server.url);
 
 		// The QR code is a data: image, loaded on demand.
 		await a.getByTestId('qr').click();
@@ -130,7 +118,7 @@ describe('Content-Security-Policy', () => {
 		});
 		await a.getByTestId('photo-close').click();
 		await a.locator('main a[href="/"]').click();
-		await a.waitForURL(`${server.url}/`);
+		await a.waitForURL(`${env.server.url}/`);
 		await waitForState(a, 'capture', 'live');
 
 		// The inspector, in-app.
@@ -138,7 +126,7 @@ describe('Content-Security-Policy', () => {
 		await a.waitForURL('**/inspect');
 		await a.locator('[data-testid="statechart"][data-machine="capture"]').waitFor();
 		await a.locator('main a[href="/"]').click();
-		await a.waitForURL(`${server.url}/`);
+		await a.waitForURL(`${env.server.url}/`);
 		await waitForState(a, 'capture', 'live');
 
 		// A call with media both ways.
@@ -151,7 +139,7 @@ describe('Content-Security-Policy', () => {
 		// Deep links: full loads of the shell through the SPA fallback.
 		for (const route of ['/inspect', '/gallery', '/?call=someone']) {
 			const page = await b.context().newPage();
-			await page.goto(server.url + route);
+			await page.goto(env.server.url + route);
 			await page.waitForSelector('[data-testid="app"]');
 			await page.close();
 		}
