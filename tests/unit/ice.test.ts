@@ -220,3 +220,58 @@ describe('watchIce (the actor)', () => {
 		expect(listeners.size).toBe(0);
 	});
 });
+
+describe('ice machine inside its call (the real report actions and actors)', () => {
+	/** A parent that invokes the real ICE machine, with the pc's events under the test's control. */
+	function inCall() {
+		const received: { type: string; message?: string }[] = [];
+		const listeners = new Map<string, () => void>();
+		const pc = {
+			iceConnectionState: 'new',
+			iceGatheringState: 'new',
+			connectionState: 'new',
+			signalingState: 'stable',
+			addEventListener: (type: string, fn: () => void) => listeners.set(type, fn),
+			removeEventListener: (type: string) => listeners.delete(type),
+			addIceCandidate: async () => {},
+			getStats: async () => new Map()
+		} as unknown as RTCPeerConnection & { iceConnectionState: string; iceGatheringState: string };
+		const clock = new SimulatedClock();
+		const parent = createActor(
+			xsetup({ actors: { ice: iceMachine } }).createMachine({
+				invoke: { src: 'ice', id: 'ice', input: { pc } },
+				on: { '*': { actions: ({ event }) => received.push(event as never) } }
+			}),
+			{ clock }
+		).start();
+		const ice = parent.getSnapshot().children.ice!;
+		const fire = (ice: string, gathering = 'complete') => {
+			pc.iceConnectionState = ice;
+			pc.iceGatheringState = gathering;
+			listeners.get('iceconnectionstatechange')!();
+		};
+		return { received, ice, fire, clock, listeners, parent };
+	}
+
+	test('the call hears connected, stalled, resumed, disconnected, failed and candidate errors, each once', () => {
+		const { received, ice, fire, clock } = inCall();
+		expect(ice.getSnapshot().context).toMatchObject({ ice: 'new', gathering: 'new', connection: 'new', localCandidates: 0 });
+		fire('checking', 'gathering');
+		expect(ice.getSnapshot().context).toMatchObject({ ice: 'checking', gathering: 'gathering' });
+		fire('connected');
+		clock.increment(3000);
+		ice.send({ type: 'ice.peerAlive' });
+		fire('disconnected');
+		fire('failed');
+		ice.send({ type: 'pc.candidateError', message: 'bad candidate' });
+		expect(received.map((e) => e.type)).toEqual(['ice.connected', 'ice.stalled', 'ice.resumed', 'ice.disconnected', 'ice.failed', 'ice.candidateError']);
+		expect(received.at(-1)?.message).toBe('bad candidate');
+	});
+
+	test('its actors watch the pc from the start and let go when it stops', () => {
+		const { listeners, parent } = inCall();
+		expect([...listeners.keys()].sort()).toEqual(['connectionstatechange', 'icecandidate', 'iceconnectionstatechange', 'icegatheringstatechange']);
+		parent.stop();
+		expect(listeners.size).toBe(0);
+	});
+});
