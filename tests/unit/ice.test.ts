@@ -235,11 +235,11 @@ describe('ice machine inside its call (the real report actions and actors)', () 
 			removeEventListener: (type: string) => listeners.delete(type),
 			addIceCandidate: async () => {},
 			getStats: async () => new Map()
-		} as unknown as RTCPeerConnection & { iceConnectionState: string; iceGatheringState: string };
+		} as unknown as Omit<RTCPeerConnection, 'iceConnectionState' | 'iceGatheringState'> & { iceConnectionState: string; iceGatheringState: string };
 		const clock = new SimulatedClock();
 		const parent = createActor(
 			xsetup({ actors: { ice: iceMachine } }).createMachine({
-				invoke: { src: 'ice', id: 'ice', input: { pc } },
+				invoke: { src: 'ice', id: 'ice', input: { pc: pc as unknown as RTCPeerConnection } },
 				on: { '*': { actions: ({ event }) => received.push(event as never) } }
 			}),
 			{ clock }
