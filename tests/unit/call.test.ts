@@ -595,3 +595,59 @@ describe('call machine: what each state promises, on every path', () => {
 		for (const state of expected) expect(visited, state).toContain(state);
 	}, 30_000);
 });
+
+describe('call machine with its real report and control actions', () => {
+	/** The real call machine (fake actors only) invoked by a parent that records what it hears. */
+	function inSession(direction: 'outgoing' | 'incoming') {
+		const heard: { type: string; [k: string]: unknown }[] = [];
+		const connects: { to: string; metadata: unknown }[] = [];
+		const peer = {
+			destroyed: false,
+			connect: (to: string, options: { metadata: unknown }) => {
+				connects.push({ to, metadata: options.metadata });
+				return { on: () => {}, close: () => {} };
+			}
+		} as unknown as import('peerjs').Peer;
+		const machine = callMachine.provide({
+			actors: {
+				mediaCall: fromCallback(() => () => {}),
+				microphone: fromCallback(({ sendBack, receive }) => {
+					receive(() => sendBack({ type: 'mic.unavailable' }));
+					return () => {};
+				}),
+				ice: fromCallback(() => () => {}) as never
+			}
+		});
+		const input: CallInput = { direction, remoteId: 'far', callId: 'c1', peer, localStream: videoStream() };
+		const parent = createActor(
+			xsetup({ actors: { call: machine } }).createMachine({
+				invoke: { src: 'call', id: 'call', input },
+				on: { '*': { actions: ({ event }) => heard.push(event as never) } }
+			})
+		).start();
+		return { heard, connects, call: parent.getSnapshot().children.call! };
+	}
+
+	test('the session hears each phase and the end once, with the reason', () => {
+		const { heard, call } = inSession('incoming');
+		call.send({ type: 'call.accept' });
+		call.send({ type: 'media.signalingState', state: 'have-remote-offer' });
+		call.send({ type: 'media.signalingState', state: 'stable' });
+		call.send({ type: 'ice.connected' });
+		call.send({ type: 'ice.stalled' });
+		call.send({ type: 'call.hangup' });
+		const phases = heard.filter((e) => e.type === 'call.phase').map((e) => e.phase);
+		expect(phases).toEqual(['ringing', 'setup', 'connected', 'recovering']);
+		const ended = heard.filter((e) => e.type === 'call.ended');
+		expect(ended).toEqual([{ type: 'call.ended', callId: 'c1', failure: { reason: 'hung-up', message: 'Call ended.' } }]);
+	});
+
+	test('decline and cancel go to the far side through the Peer, naming the call', () => {
+		const callee = inSession('incoming');
+		callee.call.send({ type: 'call.decline' });
+		expect(callee.connects).toEqual([{ to: 'far', metadata: { control: { type: 'decline', callId: 'c1' } } }]);
+		const caller = inSession('outgoing');
+		caller.call.send({ type: 'call.hangup' });
+		expect(caller.connects).toEqual([{ to: 'far', metadata: { control: { type: 'cancel', callId: 'c1' } } }]);
+	});
+});
