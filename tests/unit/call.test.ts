@@ -18,6 +18,7 @@ function fakes() {
 		micOpens: 0,
 		micStopped: false,
 		iceEvents: [] as string[],
+		iceStopped: 0,
 		phases: [] as string[],
 		ended: 0,
 		declines: 0,
@@ -41,7 +42,9 @@ function fakes() {
 			}),
 			ice: fromCallback(({ receive }) => {
 				receive((e) => rec.iceEvents.push(e.type));
-				return () => {};
+				return () => {
+					rec.iceStopped++;
+				};
 			}) as never
 		},
 		actions: {
@@ -649,5 +652,133 @@ describe('call machine with its real report and control actions', () => {
 		const caller = inSession('outgoing');
 		caller.call.send({ type: 'call.hangup' });
 		expect(caller.connects).toEqual([{ to: 'far', metadata: { control: { type: 'cancel', callId: 'c1' } } }]);
+	});
+});
+
+/**
+ * Every way out of every state, each checked for where it lands, why, and what the far side and
+ * the media connection were told.
+ */
+describe('call machine: each exit of each state', () => {
+	type Setup = (t: T) => void;
+	const outgoingConnecting: Setup = (t) => {
+		t.micReady();
+		t.media({ type: 'media.pc', pc });
+		t.media({ type: 'media.signalingState', state: 'have-local-offer' });
+		t.media({ type: 'media.signalingState', state: 'stable' });
+	};
+	const incomingAnswering: Setup = (t) => {
+		t.actor.send({ type: 'call.accept' });
+		t.micReady();
+		t.media({ type: 'media.pc', pc });
+	};
+	const recovering: Setup = (t) => {
+		connectIncoming(t);
+		t.actor.send({ type: 'ice.stalled' });
+	};
+	const cases: [string, 'outgoing' | 'incoming', Setup, { type: string; [k: string]: unknown } | number, string, string | null, { declines?: number; cancels?: number; close?: boolean }][] = [
+		['calling: hang up', 'outgoing', (t) => t.micReady(), { type: 'call.hangup' }, 'ended', 'hung-up', { cancels: 1, close: true }],
+		['calling: ICE fails', 'outgoing', (t) => t.micReady(), { type: 'ice.failed' }, 'failed', 'connection-lost', {}],
+		['ringing: ring timeout', 'incoming', () => {}, 30_000, 'ended', 'missed', {}],
+		['ringing: decline', 'incoming', () => {}, { type: 'call.decline' }, 'ended', 'declined-by-me', { declines: 1, close: true }],
+		['ringing: hang up', 'incoming', () => {}, { type: 'call.hangup' }, 'ended', 'declined-by-me', { declines: 1, close: true }],
+		['ringing: caller cancels', 'incoming', () => {}, { type: 'call.control', message: { type: 'cancel', callId: 'c1' } }, 'ended', 'missed', {}],
+		['ringing: a decline is not ours to get', 'incoming', () => {}, { type: 'call.control', message: { type: 'decline', callId: 'c1' } }, 'ringing', null, {}],
+		['ringing: the offer closes', 'incoming', () => {}, { type: 'media.closed' }, 'ended', 'missed', {}],
+		['connecting: connect timeout', 'incoming', incomingAnswering, 20_000, 'failed', 'connection-failed', { close: true }],
+		['connecting: hang up after the answer', 'incoming', incomingAnswering, { type: 'call.hangup' }, 'ended', 'hung-up', { close: true }],
+		['connecting: the far side hangs up', 'incoming', incomingAnswering, { type: 'media.closed' }, 'ended', 'remote-hung-up', {}],
+		['connecting: negotiation fails', 'incoming', incomingAnswering, { type: 'call.webrtcError', message: 'x' }, 'failed', 'negotiation-failed', { close: true }],
+		['connecting: ICE fails', 'incoming', incomingAnswering, { type: 'ice.failed' }, 'failed', 'connection-lost', {}],
+		['connecting (caller): the far side hangs up', 'outgoing', outgoingConnecting, { type: 'media.closed' }, 'ended', 'remote-hung-up', {}],
+		['connecting (caller): hang up', 'outgoing', outgoingConnecting, { type: 'call.hangup' }, 'ended', 'hung-up', { close: true }],
+		['connected: hang up', 'incoming', connectIncoming, { type: 'call.hangup' }, 'ended', 'hung-up', { close: true }],
+		['connected: ICE disconnected', 'incoming', connectIncoming, { type: 'ice.disconnected' }, 'recovering.waiting', null, {}],
+		['recovering: hang up', 'incoming', recovering, { type: 'call.hangup' }, 'ended', 'hung-up', { close: true }],
+		['recovering: ICE connects again', 'incoming', recovering, { type: 'ice.connected' }, 'connected', null, {}],
+		['recovering: a late close of the dead connection', 'incoming', recovering, { type: 'media.closed' }, 'recovering.waiting', null, {}],
+		['recovering (callee): no re-dial within recoverGrace', 'incoming', recovering, 5000, 'recovering.awaitingRedial', null, {}],
+		['recovering (caller): out of re-dials at recoverGrace', 'outgoing', (t) => {
+			connectOutgoing(t);
+			t.actor.send({ type: 'ice.stalled' });
+			t.clock.increment(10_000);
+			t.media({ type: 'media.closed' });
+		}, 5000, 'ended', 'connection-lost', {}]
+	];
+
+	test.each(cases)('%s', (_name, direction, arrange, act, path, reason, told) => {
+		const t = setup(direction);
+		arrange(t);
+		const before = t.rec.commands.length;
+		if (typeof act === 'number') t.clock.increment(act);
+		else t.actor.send(act as never);
+		expect(t.path()).toBe(path);
+		expect(t.reason() ?? null).toBe(reason);
+		expect(t.rec.declines).toBe(told.declines ?? 0);
+		expect(t.rec.cancels).toBe(told.cancels ?? 0);
+		const sent = t.rec.commands.slice(before).map((c) => c.type);
+		expect(sent.includes('media.close')).toBe(!!told.close);
+		if (path === 'ended' || path === 'failed') {
+			expectReleased(t);
+			if (t.actor.getSnapshot().context.ice !== null || t.rec.iceEvents.length) expect(t.rec.iceStopped).toBeGreaterThan(0);
+		}
+	});
+
+	test('a waiting re-dial is silent about the old connection; an adopted one goes back to waiting when it closes', () => {
+		const t = setup('incoming');
+		connectIncoming(t);
+		t.actor.send({ type: 'ice.stalled' });
+		t.clock.increment(5000);
+		t.media({ type: 'media.closed' });
+		expect(t.path()).toBe('recovering.awaitingRedial');
+		const redial = { peer: 'far' } as unknown as import('peerjs').MediaConnection;
+		t.actor.send({ type: 'call.redial', call: redial });
+		expect(t.rec.iceStopped).toBe(1);
+		t.media({ type: 'media.closed' });
+		expect(t.path()).toBe('recovering.awaitingRedial');
+		// Another re-dial while adopting: adopted again.
+		t.actor.send({ type: 'call.redial', call: redial });
+		t.media({ type: 'media.pc', pc });
+		t.actor.send({ type: 'call.redial', call: redial });
+		expect(t.count('media.adopt')).toBe(3);
+		expect(t.path()).toBe('recovering.adopting.answering');
+	});
+
+	test('the context follows the media: streams, the far side’s microphone, the answer stream, the pc’s signaling state', () => {
+		const t = setup('incoming');
+		expect(t.actor.getSnapshot().context).toMatchObject({ micAvailable: true, incoming: null, remoteCameraOff: false, remoteMicMuted: false });
+		t.actor.send({ type: 'call.accept' });
+		t.micReady();
+		const answer = t.rec.commands.find((c) => c.type === 'media.answer') as Extract<MediaCommand, { type: 'media.answer' }>;
+		expect(answer.stream.getTracks().map((tr) => tr.kind).sort()).toEqual(['audio', 'video']);
+		expect(t.actor.getSnapshot().context.micTrack).toBe(t.micTrack);
+		t.media({ type: 'media.signalingState', state: 'have-remote-offer' });
+		expect(t.actor.getSnapshot().context.signalingState).toBe('have-remote-offer');
+		const remote = videoStream('remote');
+		t.media({ type: 'media.remoteStream', stream: remote });
+		t.media({ type: 'media.remoteMic', muted: true });
+		const back = videoStream('back');
+		t.actor.send({ type: 'call.localStream', stream: back });
+		expect(t.actor.getSnapshot().context).toMatchObject({ remoteStream: remote, remoteMicMuted: true, localStream: back });
+		// The next outgoing stream carries the new camera.
+		t.media({ type: 'media.signalingState', state: 'stable' });
+		t.actor.send({ type: 'ice.connected' });
+		t.actor.send({ type: 'call.redial', call: {} as never });
+		const adopt = t.rec.commands.at(-1) as Extract<MediaCommand, { type: 'media.adopt' }>;
+		expect(adopt.stream.getVideoTracks()[0]).toBe(back.getVideoTracks()[0]);
+	});
+
+	test('the ICE machine is spawned per pc and stopped when a re-dial replaces it', () => {
+		const t = setup('outgoing');
+		connectOutgoing(t);
+		expect(t.actor.getSnapshot().children.ice).toBeDefined();
+		t.actor.send({ type: 'ice.stalled' });
+		t.clock.increment(5000);
+		expect(t.rec.iceStopped).toBe(1);
+		expect(t.actor.getSnapshot().context.ice).toBeNull();
+		t.media({ type: 'media.pc', pc });
+		expect(t.actor.getSnapshot().context.ice).not.toBeNull();
+		t.media({ type: 'media.alive' });
+		expect(t.rec.iceEvents).toContain('ice.peerAlive');
 	});
 });
