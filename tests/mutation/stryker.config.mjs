@@ -12,6 +12,8 @@ const out = 'tests/mutation/reports';
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
 	testRunner: 'vitest',
+	plugins: ['@stryker-mutator/*', './tests/mutation/ignorers.mjs'],
+	ignorers: ['machine-labels'],
 	vitest: { configFile: 'tests/mutation/vitest.config.ts', related: false },
 	// Note: with vitest 4.1, vitest-runner 9.5.1's per-test coverage hook fails quietly (fixed in
 	// 9.6), so every mutant runs the machine's whole test file: slower, same scores.

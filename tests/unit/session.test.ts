@@ -1,8 +1,9 @@
 import { describe, expect, test, vi } from 'vitest';
-import { createActor, createMachine, fromCallback } from 'xstate';
+import { createActor, createMachine, fromCallback, waitFor, type AnyActorRef } from 'xstate';
 import { sessionMachine, validatePeerId } from '$machines/session.machine';
 import { callMachine } from '$machines/call.machine';
-import type { MediaConnection, Peer } from 'peerjs';
+import type { DataConnection, MediaConnection, Peer } from 'peerjs';
+import type { PhotoOffer } from '$machines/actors/photo-offer';
 import { videoStream } from './fakes';
 
 /** A child stand-in that records what the session sends it. */
@@ -209,5 +210,232 @@ describe('session machine', () => {
 		expect(validatePeerId('abc-123_x y')).toEqual({ ok: true, id: 'abc-123_x y' });
 		expect(validatePeerId('-abc').ok).toBe(false);
 		expect(validatePeerId('a'.repeat(65))).toEqual({ ok: false, reason: 'tooLong' });
+	});
+});
+
+const offer = (size = 3): PhotoOffer => ({ callId: 'call-1', name: 'x.png', size, type: 'image/png' });
+const fakeConn = () => ({ peer: 'friend' }) as unknown as DataConnection;
+
+/** A child stand-in that records what the session sends it. */
+function eventRecorder(id: string, log: { to: string; event: Record<string, unknown> }[]) {
+	return createMachine({
+		id,
+		on: { '*': { actions: ({ event }) => log.push({ to: id, event: event as Record<string, unknown> }) } }
+	});
+}
+
+describe('session routes photos', () => {
+	function session(load?: () => Promise<unknown>) {
+		const log: { to: string; event: Record<string, unknown> }[] = [];
+		const refusePhoto = vi.fn();
+		let loads = 0;
+		const machine = sessionMachine.provide({
+			actors: {
+				permission: eventRecorder('permission', log) as never,
+				capture: eventRecorder('capture', log) as never,
+				signaling: eventRecorder('signaling', log) as never,
+				// A recorder stands in for the photo machine the real loader imports.
+				loadPhotoMachine: fromCallback(({ sendBack }) => {
+					loads++;
+					(load ? load() : Promise.resolve(eventRecorder('photo', log))).then(
+						(machine) => sendBack({ type: 'photo.machineLoaded', machine }),
+						() => sendBack({ type: 'photo.machineFailed' })
+					);
+				}),
+				call: callMachine.provide({
+					actors: {
+						mediaCall: fromCallback(() => () => {}),
+						microphone: fromCallback(({ sendBack, receive }) => {
+							receive(() => sendBack({ type: 'mic.unavailable' }));
+							return () => {};
+						}),
+						ice: fromCallback(() => () => {}) as never
+					},
+					actions: { sendDecline: () => {}, sendCancel: () => {}, reportEnded: () => {} }
+				})
+			},
+			actions: { refusePhoto, rejectBusy: () => {} }
+		});
+		const actor = createActor(machine).start();
+		const toPhoto = () => log.filter((e) => e.to === 'photo').map((e) => e.event);
+		const loaded = () => waitFor(actor, (s) => !!s.context.photo);
+		return { actor, refusePhoto, toPhoto, loaded, loads: () => loads };
+	}
+	const sessionPeer = { disconnected: false, destroyed: false } as unknown as Peer;
+
+	async function connectedCall(actor: ReturnType<typeof session>['actor']) {
+		actor.send({ type: 'signaling.peer', peer: sessionPeer });
+		actor.send({ type: 'signaling.incomingCall', call: { peer: 'friend', metadata: { callId: 'call-1' } } as unknown as MediaConnection });
+		const call = actor.getSnapshot().context.call as AnyActorRef;
+		call.send({ type: 'call.accept' });
+		await waitFor(call, (s) => s.matches({ connecting: 'answering' }));
+		call.send({ type: 'media.signalingState', state: 'have-remote-offer' });
+		call.send({ type: 'media.signalingState', state: 'stable' });
+		call.send({ type: 'ice.connected' });
+		await waitFor(call, (s) => s.matches('connected'));
+	}
+
+	test('no photo machine until photos are needed; the first tap loads it once, then it gets the camera and the tap', async () => {
+		const { actor, toPhoto, loaded, loads } = session();
+		const stream = videoStream();
+		actor.send({ type: 'capture.live', stream });
+		expect(actor.getSnapshot().context.photo).toBeNull();
+		expect(actor.system.get('photo')).toBeUndefined();
+		actor.send({ type: 'photo.take' });
+		actor.send({ type: 'photo.take' });
+		expect(actor.getSnapshot().context.photoLoading).toBe(true);
+		await loaded();
+		expect(loads()).toBe(1);
+		expect(actor.system.get('photo')).toBe(actor.getSnapshot().context.photo);
+		expect(toPhoto()).toEqual([{ type: 'photo.stream', stream }, { type: 'photo.take' }, { type: 'photo.take' }]);
+		expect(actor.getSnapshot().context.photoQueue).toEqual([]);
+	});
+
+	test('once loaded, camera changes reach it directly, the loss of the camera too', async () => {
+		const { actor, toPhoto, loaded } = session();
+		actor.send({ type: 'photo.load' });
+		await loaded();
+		const stream = videoStream();
+		actor.send({ type: 'capture.live', stream });
+		actor.send({ type: 'capture.failed', failure: { reason: 'no-camera', message: '' } });
+		actor.send({ type: 'capture.failed', failure: { reason: 'permission-denied', message: '' } });
+		expect(toPhoto()).toEqual([
+			{ type: 'photo.stream', stream: null },
+			{ type: 'photo.stream', stream },
+			{ type: 'photo.stream', stream: null },
+			{ type: 'photo.stream', stream: null }
+		]);
+	});
+
+	test('a load that fails (offline, not cached) lets the next tap try again', async () => {
+		let fail = true;
+		const log: { to: string; event: Record<string, unknown> }[] = [];
+		const { actor, loads } = session(async () => {
+			if (fail) throw new Error('offline');
+			return eventRecorder('photo', log);
+		});
+		actor.send({ type: 'photo.take' });
+		await waitFor(actor, (s) => !s.context.photoLoading);
+		expect(actor.getSnapshot().context).toMatchObject({ photo: null, photoQueue: [] });
+		fail = false;
+		actor.send({ type: 'photo.take' });
+		await waitFor(actor, (s) => !!s.context.photo);
+		expect(loads()).toBe(2);
+		expect(log.map((e) => e.event.type)).toEqual(['photo.stream', 'photo.take']);
+	});
+
+	test('sendToPeer outside a call goes on without a peer; in a connected call it names the peer and call', async () => {
+		const { actor, toPhoto, loaded } = session();
+		actor.send({ type: 'photo.sendToPeer', photoId: 'p' });
+		await loaded();
+		expect(toPhoto().at(-1)).toEqual({ type: 'photo.send', photoId: 'p', peer: null, to: null, callId: null });
+		await connectedCall(actor);
+		actor.send({ type: 'photo.sendToPeer', photoId: 'p' });
+		expect(toPhoto().at(-1)).toEqual({ type: 'photo.send', photoId: 'p', peer: sessionPeer, to: 'friend', callId: 'call-1' });
+	});
+
+	test('photo offers: only from the connected call’s peer naming that call (loading the machine if needed); others refused', async () => {
+		const { actor, toPhoto, refusePhoto, loaded } = session();
+		const conn = fakeConn();
+		actor.send({ type: 'signaling.photo', from: 'friend', conn, offer: offer() });
+		expect(refusePhoto).toHaveBeenCalledTimes(1); // no call yet
+		expect(actor.getSnapshot().context.photoLoading).toBe(false);
+		await connectedCall(actor);
+		actor.send({ type: 'signaling.photo', from: 'stranger', conn, offer: offer() });
+		actor.send({ type: 'signaling.photo', from: 'friend', conn, offer: { ...offer(), callId: 'old-call' } });
+		expect(refusePhoto).toHaveBeenCalledTimes(3);
+		actor.send({ type: 'signaling.photo', from: 'friend', conn, offer: offer() });
+		await loaded();
+		expect(toPhoto().filter((e) => e.type === 'photo.incoming')).toEqual([{ type: 'photo.incoming', conn, from: 'friend', offer: offer() }]);
+	});
+});
+
+
+describe('session machine: what reaches whom', () => {
+	/** The session with its real actions; children are recorders, the call machine real. */
+	function real() {
+		const log: { to: string; event: Record<string, unknown> }[] = [];
+		const connects: { to: string; metadata: unknown }[] = [];
+		const peer = {
+			disconnected: false,
+			destroyed: false,
+			connect: (to: string, options: { metadata: unknown }) => {
+				connects.push({ to, metadata: options.metadata });
+				return { on: () => {}, close: () => {} };
+			}
+		} as unknown as Peer;
+		const machine = sessionMachine.provide({
+			actors: {
+				permission: eventRecorder('permission', log) as never,
+				capture: eventRecorder('capture', log) as never,
+				signaling: eventRecorder('signaling', log) as never,
+				call: callMachine.provide({
+					actors: {
+						mediaCall: fromCallback(() => () => {}),
+						microphone: fromCallback(() => () => {}),
+						ice: fromCallback(() => () => {}) as never
+					}
+				})
+			}
+		});
+		const actor = createActor(machine).start();
+		actor.send({ type: 'signaling.peer', peer });
+		return { actor, log, connects, peer };
+	}
+	const region = (actor: ReturnType<typeof real>['actor']) => JSON.stringify((actor.getSnapshot().value as { call: unknown }).call);
+
+	test('a second call while ringing is refused with a busy control message to its caller, naming its call', () => {
+		const { actor, connects } = real();
+		actor.send({ type: 'signaling.incomingCall', call: incoming('alice', 'c1') });
+		const second = { peer: 'bob', metadata: { callId: 'c2' }, close: vi.fn() } as unknown as MediaConnection;
+		actor.send({ type: 'signaling.incomingCall', call: second });
+		expect(connects).toEqual([{ to: 'bob', metadata: { control: { type: 'busy', callId: 'c2' } } }]);
+		expect((second.close as ReturnType<typeof vi.fn>).mock.calls.length).toBe(1);
+	});
+
+	test('an incoming call carries its caller and callId into the call; one without a callId gets a fresh one', () => {
+		const { actor } = real();
+		actor.send({ type: 'signaling.incomingCall', call: incoming('alice', 'c1') });
+		expect(actor.getSnapshot().context.call!.getSnapshot().context).toMatchObject({ direction: 'incoming', remoteId: 'alice', callId: 'c1' });
+		actor.getSnapshot().context.call!.send({ type: 'call.decline' });
+		actor.send({ type: 'signaling.incomingCall', call: { peer: 'bob', metadata: {} } as unknown as MediaConnection });
+		expect(actor.getSnapshot().context.call!.getSnapshot().context.callId).toMatch(/^[0-9a-f]{18}$/);
+	});
+
+	test('the camera reaches permission, the call (replaceTrack) and the photo machine', async () => {
+		const { actor, log } = real();
+		actor.send({ type: 'call.dial', peerId: 'bob' });
+		const stream = videoStream();
+		actor.send({ type: 'capture.live', stream });
+		expect(actor.getSnapshot().context.localStream).toBe(stream);
+		expect(actor.getSnapshot().context.call!.getSnapshot().context.localStream).toBe(stream);
+		expect(log.filter((e) => e.to === 'permission').map((e) => e.event)).toEqual([{ type: 'permission.observed', state: 'granted' }]);
+		actor.send({ type: 'capture.failed', failure: { reason: 'permission-denied', message: '' } });
+		actor.send({ type: 'capture.failed', failure: { reason: 'no-camera', message: '' } });
+		expect(log.filter((e) => e.to === 'permission').map((e) => e.event.state)).toEqual(['granted', 'denied']);
+	});
+
+	test('a negotiation failure reaches the call with its message; an old call’s end does not move the chart', () => {
+		const { actor } = real();
+		actor.send({ type: 'call.dial', peerId: 'bob' });
+		const call = actor.getSnapshot().context.call!;
+		actor.send({ type: 'call.ended', callId: 'someone-else', failure: null });
+		expect(region(actor)).toBe('{"active":"setup"}');
+		actor.send({ type: 'signaling.webrtcError', message: 'createAnswer failed' });
+		expect(call.getSnapshot().context.failure?.reason).toBe('negotiation-failed');
+		expect(region(actor)).toBe('"free"');
+	});
+
+	test('dial errors: cleared by editing, refused while a call rings, IDs up to 64 characters', () => {
+		const { actor } = real();
+		actor.send({ type: 'call.dial', peerId: '!!' });
+		expect(actor.getSnapshot().context.dialError).toBe('invalid');
+		actor.send({ type: 'call.clearDialError' });
+		expect(actor.getSnapshot().context.dialError).toBeNull();
+		expect(validatePeerId('a'.repeat(64)).ok).toBe(true);
+		actor.send({ type: 'signaling.incomingCall', call: incoming('alice', 'c1') });
+		const ringing = actor.getSnapshot().context.call;
+		actor.send({ type: 'call.dial', peerId: 'bob' });
+		expect(actor.getSnapshot().context.call).toBe(ringing);
 	});
 });
