@@ -4,7 +4,7 @@ import { getShortestPaths } from 'xstate/graph';
 import { callMachine, type CallInput } from '$machines/call.machine';
 import { microphone } from '$machines/actors/media';
 import type { MediaCommand } from '$machines/actors/call';
-import { FakeStream, FakeTrack, videoStream } from './fakes';
+import { FakeStream, FakeTrack, inertCall, videoStream } from './fakes';
 
 const pc = {} as RTCPeerConnection;
 
@@ -611,16 +611,7 @@ describe('call machine with its real report and control actions', () => {
 				return { on: () => {}, close: () => {} };
 			}
 		} as unknown as import('peerjs').Peer;
-		const machine = callMachine.provide({
-			actors: {
-				mediaCall: fromCallback(() => () => {}),
-				microphone: fromCallback(({ sendBack, receive }) => {
-					receive(() => sendBack({ type: 'mic.unavailable' }));
-					return () => {};
-				}),
-				ice: fromCallback(() => () => {}) as never
-			}
-		});
+		const machine = inertCall();
 		const input: CallInput = { direction, remoteId: 'far', callId: 'c1', peer, localStream: videoStream() };
 		const parent = createActor(
 			xsetup({ actors: { call: machine } }).createMachine({

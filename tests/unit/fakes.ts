@@ -1,6 +1,7 @@
 /** Small stand-ins for browser media objects so machines run under Node. */
 import { getShortestPaths, getStateNodes } from 'xstate/graph';
-import { createActor, type AnyStateMachine, type EventObject, type StateNode } from 'xstate';
+import { createActor, fromCallback, type AnyStateMachine, type EventObject, type StateNode } from 'xstate';
+import { callMachine } from '$machines/call.machine';
 
 export class FakeTrack {
 	readyState: 'live' | 'ended' = 'live';
@@ -91,4 +92,22 @@ export function replayShortestPaths<TEvent extends EventObject>(
 		actor.stop();
 	}
 	return { reached, paths: paths.length, mismatches };
+}
+
+/**
+ * The real call machine with inert media and ICE actors and no microphone (it answers
+ * `mic.unavailable` at once): a video-only call whose steps a test drives with events.
+ */
+export function inertCall(actions: Parameters<typeof callMachine.provide>[0]['actions'] = {}) {
+	return callMachine.provide({
+		actors: {
+			mediaCall: fromCallback(() => () => {}),
+			microphone: fromCallback(({ sendBack, receive }) => {
+				receive(() => sendBack({ type: 'mic.unavailable' }));
+				return () => {};
+			}),
+			ice: fromCallback(() => () => {}) as never
+		},
+		actions
+	});
 }

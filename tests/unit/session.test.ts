@@ -1,10 +1,9 @@
 import { describe, expect, test, vi } from 'vitest';
 import { createActor, createMachine, fromCallback, waitFor, type AnyActorRef } from 'xstate';
 import { sessionMachine, validatePeerId } from '$machines/session.machine';
-import { callMachine } from '$machines/call.machine';
 import type { DataConnection, MediaConnection, Peer } from 'peerjs';
 import type { PhotoOffer } from '$machines/actors/photo-offer';
-import { videoStream } from './fakes';
+import { inertCall, videoStream } from './fakes';
 
 /** A child stand-in that records what the session sends it. */
 function recorder(id: string, log: { to: string; type: string }[]) {
@@ -22,18 +21,7 @@ function setup() {
 			permission: recorder('permission', log) as never,
 			capture: recorder('capture', log) as never,
 			signaling: recorder('signaling', log) as never,
-			call: callMachine.provide({
-				actors: {
-					mediaCall: fromCallback(() => () => {}),
-					// Answers at once: no microphone, a video-only call.
-					microphone: fromCallback(({ sendBack, receive }) => {
-						receive(() => sendBack({ type: 'mic.unavailable' }));
-						return () => {};
-					}),
-					ice: fromCallback(() => () => {}) as never
-				},
-				actions: { sendDecline: () => {}, sendCancel: () => {} }
-			})
+			call: inertCall({ sendDecline: () => {}, sendCancel: () => {} })
 		},
 		actions: { rejectBusy }
 	});
@@ -242,17 +230,7 @@ describe('session routes photos', () => {
 						() => sendBack({ type: 'photo.machineFailed' })
 					);
 				}),
-				call: callMachine.provide({
-					actors: {
-						mediaCall: fromCallback(() => () => {}),
-						microphone: fromCallback(({ sendBack, receive }) => {
-							receive(() => sendBack({ type: 'mic.unavailable' }));
-							return () => {};
-						}),
-						ice: fromCallback(() => () => {}) as never
-					},
-					actions: { sendDecline: () => {}, sendCancel: () => {}, reportEnded: () => {} }
-				})
+				call: inertCall({ sendDecline: () => {}, sendCancel: () => {}, reportEnded: () => {} })
 			},
 			actions: { refusePhoto, rejectBusy: () => {} }
 		});
@@ -369,13 +347,7 @@ describe('session machine: what reaches whom', () => {
 				permission: eventRecorder('permission', log) as never,
 				capture: eventRecorder('capture', log) as never,
 				signaling: eventRecorder('signaling', log) as never,
-				call: callMachine.provide({
-					actors: {
-						mediaCall: fromCallback(() => () => {}),
-						microphone: fromCallback(() => () => {}),
-						ice: fromCallback(() => () => {}) as never
-					}
-				})
+				call: inertCall()
 			}
 		});
 		const actor = createActor(machine).start();
