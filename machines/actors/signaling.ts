@@ -296,9 +296,10 @@ export const peerConnection = fromCallback<PeerCommand, void>(({ sendBack, recei
 				send({ type: 'peer.photo', from: conn.peer, conn, offer: metadata.photo as PhotoOffer });
 			} else if (isControlMessage(message)) {
 				send({ type: 'peer.control', from: conn.peer, message });
-				// Answered by PeerJS automatically; close once open so the sender sees it.
-				conn.on('open', () => conn.close());
-				setTimeout(() => conn.close(), 3000);
+				// The metadata is the whole message: closed here, synchronously, PeerJS never
+				// answers it (closing on 'open' would hand the sender our ICE candidates first).
+				// The sender lets go of its side after a short grace.
+				conn.close();
 			} else {
 				conn.close();
 			}

@@ -70,6 +70,10 @@ describe('calls between two real pages through the embedded PeerServer', () => {
 		await b.getByTestId('decline').click();
 		await waitForState(a, 'call', 'ended', 2000);
 		await expect.poll(() => textOf(a, 'error')).toContain('declined');
+		// The decline is read from its metadata and refused unanswered: the caller, which only
+		// offered, never answers anything (an answer would hand the decliner its ICE candidates).
+		await a.waitForTimeout(500);
+		expect(await a.evaluate(() => (window as unknown as { __answers: number }).__answers)).toBe(0);
 		await expect.poll(() => openPcs(a), { timeout: 6000 }).toBe(0);
 		await expect.poll(() => openPcs(b), { timeout: 6000 }).toBe(0);
 		await closeAll(a, b);

@@ -164,10 +164,12 @@ export const instrumentWebRtc = () => {
 	const w = window as unknown as {
 		__pcs: RTCPeerConnection[];
 		__offers: number;
+		__answers: number;
 		__gum: MediaStreamTrack[];
 	};
 	w.__pcs = [];
 	w.__offers = 0;
+	w.__answers = 0;
 	w.__gum = [];
 	const Native = window.RTCPeerConnection;
 	class Counted extends Native {
@@ -183,6 +185,12 @@ export const instrumentWebRtc = () => {
 		if (this.getTransceivers().length) w.__offers += 1;
 		return (createOffer as (...a: unknown[]) => Promise<RTCSessionDescriptionInit>).apply(this, args);
 	} as typeof createOffer;
+	// Answers of any kind: a connection we answered has handed over our ICE candidates.
+	const createAnswer = Native.prototype.createAnswer;
+	Native.prototype.createAnswer = function (this: RTCPeerConnection, ...args: unknown[]) {
+		w.__answers += 1;
+		return (createAnswer as (...a: unknown[]) => Promise<RTCSessionDescriptionInit>).apply(this, args);
+	} as typeof createAnswer;
 	const gum = navigator.mediaDevices?.getUserMedia?.bind(navigator.mediaDevices);
 	if (gum) {
 		navigator.mediaDevices.getUserMedia = async (c) => {
