@@ -137,6 +137,17 @@ function setup(identity: Identity = { id: 'saved-id', token: 'tok', temporary: f
 const networkError = { type: 'peer.error', errorType: 'network', message: 'down', peerId: null };
 const webrtcError = { type: 'peer.error', errorType: 'webrtc', message: 'Failed to set remote answer sdp: Called in wrong state: stable', peerId: null };
 
+/** Brings a fresh signaling actor (from setup()) to `where`, as the Peer's events would. */
+async function reach(
+	where: string,
+	{ actor, emit, settle }: { actor: { send(e: { type: 'network.online' }): void }; emit(e: { type: string; [k: string]: unknown }): void; settle(): Promise<unknown> }
+) {
+	await settle();
+	if (where !== 'registering') emit({ type: 'peer.opened', id: 'saved-id' });
+	if (where === 'disconnected' || where === 'reconnecting') emit({ type: 'peer.disconnected' });
+	if (where === 'reconnecting') actor.send({ type: 'network.online' });
+}
+
 describe('signaling machine', () => {
 	test('config → identity → registering with the saved ID and token → open, and the ID is saved with its token', async () => {
 		const { actor, commands, emit, claims, settle, state, ctx } = setup();
@@ -369,10 +380,7 @@ describe('signaling machine', () => {
 		'peer-unavailable in %s does not disturb signaling; it is routed to the call',
 		async (where) => {
 			const { actor, emit, settle, state, heard, ctx } = setup();
-			await settle();
-			if (where !== 'registering') emit({ type: 'peer.opened', id: 'saved-id' });
-			if (where === 'disconnected' || where === 'reconnecting') emit({ type: 'peer.disconnected' });
-			if (where === 'reconnecting') actor.send({ type: 'network.online' });
+			await reach(where, { actor, emit, settle });
 			const before = JSON.stringify(state());
 			const failure = ctx().failure;
 			emit({ type: 'peer.error', errorType: 'peer-unavailable', message: 'Could not connect to peer x', peerId: 'x' });
@@ -386,10 +394,7 @@ describe('signaling machine', () => {
 		'a negotiation failure PeerJS reports on the Peer (webrtc) in %s is reported to the session; signaling is unaffected',
 		async (where) => {
 			const { actor, emit, settle, state, heard, ctx } = setup();
-			await settle();
-			if (where !== 'registering') emit({ type: 'peer.opened', id: 'saved-id' });
-			if (where === 'disconnected' || where === 'reconnecting') emit({ type: 'peer.disconnected' });
-			if (where === 'reconnecting') actor.send({ type: 'network.online' });
+			await reach(where, { actor, emit, settle });
 			const before = JSON.stringify(state());
 			const { failure, attempt } = ctx();
 			emit(webrtcError);
