@@ -158,7 +158,8 @@ export function isControlMessage(value: unknown): value is ControlMessage {
 /**
  * Sends a control message and lets go of the connection once it has done its job. The sender
  * must not close before its offer (which carries the metadata) has left through the server,
- * so it closes when the receiver closes, or after a short grace.
+ * so it closes a task after its local offer is set, or when the connection closes or fails,
+ * or after a short grace at the latest.
  */
 export function sendControl(peer: Peer | null, to: string, message: ControlMessage): void {
 	if (!peer || peer.destroyed) return;
@@ -179,6 +180,13 @@ export function sendControl(peer: Peer | null, to: string, message: ControlMessa
 	const timer = setTimeout(done, 4000);
 	conn.on('close', done);
 	conn.on('error', done);
+	// The receiver refuses control connections without answering, so the usual end is here:
+	// PeerJS sends the offer right after setLocalDescription resolves, in the microtask that
+	// follows 'have-local-offer'; a task later the offer has left and the pc can go.
+	const pc = conn.peerConnection as RTCPeerConnection | null | undefined;
+	pc?.addEventListener('signalingstatechange', () => {
+		if (pc.signalingState === 'have-local-offer') setTimeout(done, 0);
+	});
 }
 
 export type PeerCommand =
