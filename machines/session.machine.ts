@@ -1,4 +1,4 @@
-import { and, assign, enqueueActions, fromCallback, sendTo, setup, spawnChild, stateIn, stopChild, type ActorRefFrom } from 'xstate';
+import { and, assertEvent, assign, enqueueActions, fromCallback, sendTo, setup, spawnChild, stateIn, stopChild, type ActorRefFrom } from 'xstate';
 import type { DataConnection, MediaConnection, Peer } from 'peerjs';
 import type { CaptureFailureReason, Failure } from './errors';
 import { permissionMachine } from './permission.machine';
@@ -62,7 +62,7 @@ export type SessionEvent =
 	| { type: 'capture.live'; stream: MediaStream | null }
 	| { type: 'capture.failed'; failure: Failure<CaptureFailureReason> | null }
 	| { type: 'signaling.peer'; peer: Peer | null }
-	| { type: 'signaling.incomingCall'; call: MediaConnection | null }
+	| { type: 'signaling.incomingCall'; call: MediaConnection }
 	| { type: 'signaling.control'; from: string; message: ControlMessage }
 	| { type: 'signaling.peerUnavailable'; peerId: string | null }
 	| { type: 'signaling.webrtcError'; message: string }
@@ -102,6 +102,12 @@ function toPhoto(
 
 const photoUiEvents = ['photo.take', 'photo.retrySave', 'photo.dismiss', 'photo.delete', 'photo.reload', 'photo.cancelSend'] as const;
 
+/** The callId a media call carries in its metadata, when it is a string. */
+function callIdOf(call: MediaConnection): string | null {
+	const callId = (call.metadata as { callId?: unknown } | null | undefined)?.callId;
+	return typeof callId === 'string' ? callId : null;
+}
+
 /** The current call's IDs: what incoming calls, control messages and photos are matched to. */
 function current(call: CallRef | null): { callId: string; remoteId: string } | null {
 	return call ? call.getSnapshot().context : null;
@@ -128,53 +134,73 @@ export const sessionMachine = setup({
 	guards: {
 		/** An incoming call with the current call's callId from its peer: its recovery re-dial. */
 		sameCall: ({ context, event }) => {
-			if (event.type !== 'signaling.incomingCall' || !event.call) return false;
-			const callId = (event.call.metadata as { callId?: unknown } | undefined)?.callId;
+			assertEvent(event, 'signaling.incomingCall');
 			const now = current(context.call);
-			return !!now && callId === now.callId && event.call.peer === now.remoteId;
+			return !!now && callIdOf(event.call) === now.callId && event.call.peer === now.remoteId;
 		},
-		invalidDial: ({ event }) => event.type === 'call.dial' && !validatePeerId(event.peerId).ok,
+		invalidDial: ({ event }) => {
+			assertEvent(event, 'call.dial');
+			return !validatePeerId(event.peerId).ok;
+		},
 		signalingOpen: ({ context }) => !!context.peer && !context.peer.disconnected,
-		cameraDenied: ({ event }) => event.type === 'capture.failed' && event.failure?.reason === 'permission-denied',
+		cameraDenied: ({ event }) => {
+			assertEvent(event, 'capture.failed');
+			return event.failure?.reason === 'permission-denied';
+		},
 		forCurrentCall: ({ context, event }) => {
+			assertEvent(event, 'signaling.control');
 			const now = current(context.call);
-			return event.type === 'signaling.control' && !!now && now.callId === event.message.callId && now.remoteId === event.from;
+			return !!now && now.callId === event.message.callId && now.remoteId === event.from;
 		},
-		/** Photos only from the connected call's peer, naming that call. */
+		/** Photos only from the connected call's peer, naming that call. The signaling actor
+		 * passes any object as the offer; the photo machine checks the rest. */
 		photoFromCurrentCall: ({ context, event }) => {
+			assertEvent(event, 'signaling.photo');
 			const now = current(context.call);
-			return event.type === 'signaling.photo' && !!now && typeof event.offer?.callId === 'string' && now.remoteId === event.from && now.callId === event.offer.callId;
+			return !!now && now.remoteId === event.from && now.callId === event.offer.callId;
 		},
-		toCurrentCallee: ({ context, event }) => event.type === 'signaling.peerUnavailable' && current(context.call)?.remoteId === event.peerId,
-		phaseIs: ({ event }, phase: CallPhase) => event.type === 'call.phase' && event.phase === phase,
-		endedIsCurrent: ({ context, event }) => event.type === 'call.ended' && current(context.call)?.callId === event.callId
+		toCurrentCallee: ({ context, event }) => {
+			assertEvent(event, 'signaling.peerUnavailable');
+			return current(context.call)?.remoteId === event.peerId;
+		},
+		phaseIs: ({ event }, phase: CallPhase) => {
+			assertEvent(event, 'call.phase');
+			return event.phase === phase;
+		},
+		endedIsCurrent: ({ context, event }) => {
+			assertEvent(event, 'call.ended');
+			return current(context.call)?.callId === event.callId;
+		}
 	},
 	actions: {
 		stopCall: stopChild(({ context }) => context.call ?? ''),
-		spawnOutgoing: assign(({ context, event, spawn }) => ({
-			dialError: null,
-			call: spawn('call', {
-				id: 'call',
-				systemId: 'call',
-				input: {
-					direction: 'outgoing',
-					remoteId: event.type === 'call.dial' ? event.peerId.trim() : '',
-					callId: newCallId(),
-					peer: context.peer,
-					localStream: context.localStream
-				}
-			})
-		})),
+		spawnOutgoing: assign(({ context, event, spawn }) => {
+			assertEvent(event, 'call.dial');
+			return {
+				dialError: null,
+				call: spawn('call', {
+					id: 'call',
+					systemId: 'call',
+					input: {
+						direction: 'outgoing',
+						remoteId: event.peerId.trim(),
+						callId: newCallId(),
+						peer: context.peer,
+						localStream: context.localStream
+					}
+				})
+			};
+		}),
 		spawnIncoming: assign(({ context, event, spawn }) => {
-			const incoming = event.type === 'signaling.incomingCall' ? event.call : null;
-			const callId = (incoming?.metadata as { callId?: unknown } | undefined)?.callId;
+			assertEvent(event, 'signaling.incomingCall');
+			const incoming = event.call;
 			const call = spawn('call', {
 				id: 'call',
 				systemId: 'call',
 				input: {
 					direction: 'incoming',
-					remoteId: incoming?.peer ?? '',
-					callId: typeof callId === 'string' ? callId : newCallId(),
+					remoteId: incoming.peer,
+					callId: callIdOf(incoming) ?? newCallId(),
 					peer: context.peer,
 					localStream: context.localStream,
 					incoming
@@ -184,37 +210,46 @@ export const sessionMachine = setup({
 		}),
 		assignDialError: assign({
 			dialError: ({ event }) => {
-				if (event.type !== 'call.dial') return null;
+				assertEvent(event, 'call.dial');
 				const result = validatePeerId(event.peerId);
 				return result.ok ? 'notConnected' : result.reason;
 			}
 		}),
 		forwardRedial: sendTo(
 			({ context }) => context.call!,
-			({ event }) => ({ type: 'call.redial' as const, call: (event as Extract<SessionEvent, { type: 'signaling.incomingCall' }>).call! })
+			({ event }) => {
+				assertEvent(event, 'signaling.incomingCall');
+				return { type: 'call.redial' as const, call: event.call };
+			}
 		),
 		forwardControl: sendTo(
 			({ context }) => context.call!,
-			({ event }) => ({ type: 'call.control' as const, message: (event as Extract<SessionEvent, { type: 'signaling.control' }>).message })
+			({ event }) => {
+				assertEvent(event, 'signaling.control');
+				return { type: 'call.control' as const, message: event.message };
+			}
 		),
 		forwardPeerUnavailable: sendTo(({ context }) => context.call!, { type: 'call.peerUnavailable' }),
 		forwardWebrtcError: sendTo(
 			({ context }) => context.call!,
-			({ event }) => ({ type: 'call.webrtcError' as const, message: event.type === 'signaling.webrtcError' ? event.message : '' })
+			({ event }) => {
+				assertEvent(event, 'signaling.webrtcError');
+				return { type: 'call.webrtcError' as const, message: event.message };
+			}
 		),
 		/** The photo machine gets a send request with the connected call's peer and IDs. */
 		sendPhotoToPeer: enqueueActions(({ context, event, enqueue }) => {
-			if (event.type !== 'photo.sendToPeer') return;
+			assertEvent(event, 'photo.sendToPeer');
 			const now = current(context.call);
 			toPhoto(context, enqueue, { type: 'photo.send', photoId: event.photoId, peer: context.peer, to: now?.remoteId ?? null, callId: now?.callId ?? null });
 		}),
 		/** Outside a connected call a send is still passed on, with nulls: the photo machine says why. */
 		sendPhotoNoCall: enqueueActions(({ context, event, enqueue }) => {
-			if (event.type !== 'photo.sendToPeer') return;
+			assertEvent(event, 'photo.sendToPeer');
 			toPhoto(context, enqueue, { type: 'photo.send', photoId: event.photoId, peer: null, to: null, callId: null });
 		}),
 		photoIncoming: enqueueActions(({ context, event, enqueue }) => {
-			if (event.type !== 'signaling.photo') return;
+			assertEvent(event, 'signaling.photo');
 			toPhoto(context, enqueue, { type: 'photo.incoming', conn: event.conn, from: event.from, offer: event.offer });
 		}),
 		/** The views' own photo events (the shutter, retry, delete, …) go to the photo machine. */
@@ -223,24 +258,23 @@ export const sessionMachine = setup({
 		}),
 		startPhotoLoader: spawnChild('loadPhotoMachine', { id: 'photoLoader' }),
 		spawnPhoto: assign(({ event, spawn }) => {
+			assertEvent(event, 'photo.machineLoaded');
 			// setup() types spawn for the sources it declares; this logic arrived by import().
 			const spawnLogic = spawn as unknown as (logic: PhotoMachine, options: { id: string; systemId: string }) => PhotoRef;
-			return {
-				photo: event.type === 'photo.machineLoaded' ? spawnLogic(event.machine, { id: 'photo', systemId: 'photo' }) : null,
-				photoLoading: false
-			};
+			return { photo: spawnLogic(event.machine, { id: 'photo', systemId: 'photo' }), photoLoading: false };
 		}),
 		stopPhotoLoader: stopChild('photoLoader'),
 		/** The new photo machine learns the camera stream, then gets what waited. */
 		flushPhoto: enqueueActions(({ context, enqueue }) => {
-			if (!context.photo) return;
-			enqueue.sendTo(context.photo, { type: 'photo.stream', stream: context.localStream });
-			for (const queued of context.photoQueue) enqueue.sendTo(context.photo, queued);
+			const photo = context.photo!;
+			enqueue.sendTo(photo, { type: 'photo.stream', stream: context.localStream });
+			for (const queued of context.photoQueue) enqueue.sendTo(photo, queued);
 			enqueue.assign({ photoQueue: [] });
 		}),
 		/** A photo from anyone but the connected call's peer: refused. Swapped in unit tests. */
 		refusePhoto: ({ event }) => {
-			if (event.type === 'signaling.photo') void import('./actors/photo-offer').then((m) => m.refusePhoto(event.conn));
+			assertEvent(event, 'signaling.photo');
+			void import('./actors/photo-offer').then((m) => m.refusePhoto(event.conn));
 		},
 		photoStream: enqueueActions(({ context, event, enqueue }) => {
 			if (context.photo) {
@@ -249,7 +283,8 @@ export const sessionMachine = setup({
 		}),
 		/** A second call while busy: tell its caller we are busy, and let it go unanswered. */
 		rejectBusy: ({ context, event }) => {
-			if (event.type === 'signaling.incomingCall' && event.call) rejectCall(context.peer, event.call, 'busy');
+			assertEvent(event, 'signaling.incomingCall');
+			rejectCall(context.peer, event.call, 'busy');
 		}
 	}
 }).createMachine({

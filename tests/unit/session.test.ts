@@ -182,21 +182,30 @@ describe('session machine', () => {
 		expect(call.getSnapshot().value).toBe('failed');
 	});
 
-	test('after a call ends, a new call can be placed (systemId reused) and dismiss clears it', () => {
+	test('after a call ends, a new call can be placed (systemId reused, the old actor stopped) and dismiss clears it', () => {
 		const { actor, peer } = setup();
 		actor.send({ type: 'signaling.peer', peer });
 		actor.send({ type: 'call.dial', peerId: 'a' });
-		actor.getSnapshot().context.call!.send({ type: 'call.hangup' });
+		const old = actor.getSnapshot().context.call!;
+		old.send({ type: 'call.hangup' });
+		expect(old.getSnapshot().status).toBe('done'); // shown until dismissed or replaced
 		actor.send({ type: 'call.dial', peerId: 'b' });
+		expect(actor.getSnapshot().children.call).toBe(actor.getSnapshot().context.call);
+		expect(actor.getSnapshot().children.call).not.toBe(old);
 		expect(actor.system.get('call').getSnapshot().context.remoteId).toBe('b');
 		actor.getSnapshot().context.call!.send({ type: 'call.hangup' });
 		actor.send({ type: 'call.dismiss' });
 		expect(actor.getSnapshot().context.call).toBeNull();
+		expect(actor.getSnapshot().children.call).toBeUndefined();
+		expect(actor.system.get('call')).toBeUndefined();
 	});
 
 	test('validatePeerId follows PeerJS ID rules', () => {
 		expect(validatePeerId('abc-123_x y')).toEqual({ ok: true, id: 'abc-123_x y' });
 		expect(validatePeerId('-abc').ok).toBe(false);
+		// The whole ID must match, not a prefix: a valid start with junk after it is refused.
+		expect(validatePeerId('abc-')).toEqual({ ok: false, reason: 'invalid' });
+		expect(validatePeerId('abc<script>')).toEqual({ ok: false, reason: 'invalid' });
 		expect(validatePeerId('a'.repeat(65))).toEqual({ ok: false, reason: 'tooLong' });
 	});
 });
@@ -302,6 +311,19 @@ describe('session routes photos', () => {
 		expect(log.map((e) => e.event.type)).toEqual(['photo.stream', 'photo.take']);
 	});
 
+	test('once loaded, the loader is gone and the views’ photo events go straight to the photo machine', async () => {
+		const { actor, toPhoto, loaded } = session();
+		actor.send({ type: 'photo.load' });
+		expect(actor.getSnapshot().children.photoLoader).toBeDefined();
+		await loaded();
+		expect(actor.getSnapshot().context.photoLoading).toBe(false);
+		expect(actor.getSnapshot().children.photoLoader).toBeUndefined();
+		expect(actor.getSnapshot().children.photo).toBe(actor.getSnapshot().context.photo);
+		actor.send({ type: 'photo.delete', id: 'p1' });
+		actor.send({ type: 'photo.take' });
+		expect(toPhoto().slice(1)).toEqual([{ type: 'photo.delete', id: 'p1' }, { type: 'photo.take' }]);
+	});
+
 	test('sendToPeer outside a call goes on without a peer; in a connected call it names the peer and call', async () => {
 		const { actor, toPhoto, loaded } = session();
 		actor.send({ type: 'photo.sendToPeer', photoId: 'p' });
@@ -326,8 +348,54 @@ describe('session routes photos', () => {
 		await loaded();
 		expect(toPhoto().filter((e) => e.type === 'photo.incoming')).toEqual([{ type: 'photo.incoming', conn, from: 'friend', offer: offer() }]);
 	});
+
+	test('an offer from the call’s own peer before the call is connected is refused and loads nothing', () => {
+		const { actor, refusePhoto } = session();
+		actor.send({ type: 'signaling.peer', peer: sessionPeer });
+		actor.send({ type: 'signaling.incomingCall', call: { peer: 'friend', metadata: { callId: 'call-1' } } as unknown as MediaConnection });
+		actor.send({ type: 'signaling.photo', from: 'friend', conn: fakeConn(), offer: offer() });
+		expect(refusePhoto).toHaveBeenCalledTimes(1);
+		expect(actor.getSnapshot().context.photoLoading).toBe(false);
+		expect(actor.getSnapshot().children.photoLoader).toBeUndefined();
+	});
 });
 
+
+describe('session with its real photo loader and refusal', () => {
+	test('the photo machine’s code is imported on first use and spawned as the photo actor', async () => {
+		const machine = sessionMachine.provide({
+			actors: {
+				permission: createMachine({}) as never,
+				capture: createMachine({}) as never,
+				signaling: createMachine({}) as never
+			}
+		});
+		const actor = createActor(machine).start();
+		actor.send({ type: 'photo.load' });
+		await waitFor(actor, (s) => s.matches({ photo: 'ready' }), { timeout: 5000 });
+		const photo = actor.system.get('photo');
+		expect(photo).toBe(actor.getSnapshot().context.photo);
+		expect(photo.getSnapshot().machine.id).toBe('photo');
+		actor.stop();
+	});
+
+	test('an offer from outside a connected call is answered "refuse" once its channel opens, then closed', async () => {
+		const machine = sessionMachine.provide({
+			actors: {
+				permission: createMachine({}) as never,
+				capture: createMachine({}) as never,
+				signaling: createMachine({}) as never
+			}
+		});
+		const actor = createActor(machine).start();
+		const sent: unknown[] = [];
+		const conn = { peer: 'stranger', open: true, send: (data: unknown) => sent.push(data), on: () => {}, close: vi.fn() } as unknown as DataConnection;
+		actor.send({ type: 'signaling.photo', from: 'stranger', conn, offer: offer() });
+		await vi.waitFor(() => expect(sent).toEqual([JSON.stringify({ t: 'refuse' })]));
+		expect(actor.getSnapshot().context.photoLoading).toBe(false);
+		actor.stop();
+	});
+});
 
 describe('session machine: what reaches whom', () => {
 	/** The session with its real actions; children are recorders, the call machine real. */
@@ -363,6 +431,29 @@ describe('session machine: what reaches whom', () => {
 		actor.send({ type: 'signaling.incomingCall', call: second });
 		expect(connects).toEqual([{ to: 'bob', metadata: { control: { type: 'busy', callId: 'c2' } } }]);
 		expect((second.close as ReturnType<typeof vi.fn>).mock.calls.length).toBe(1);
+	});
+
+	test('a call that comes while one is being set up, connected or recovering gets busy; the current call goes on', () => {
+		const { actor, connects } = real();
+		actor.send({ type: 'signaling.incomingCall', call: incoming('alice', 'c1') });
+		const call = actor.getSnapshot().context.call!;
+		call.send({ type: 'call.accept' });
+		const busy = (from: string, callId: string) => {
+			actor.send({ type: 'signaling.incomingCall', call: { ...incoming(from, callId), close: () => {} } as unknown as MediaConnection });
+			expect(connects.at(-1)).toEqual({ to: from, metadata: { control: { type: 'busy', callId } } });
+		};
+		busy('bob', 'c2');
+		expect(region(actor)).toBe('{"active":"setup"}');
+		call.send({ type: 'media.signalingState', state: 'have-remote-offer' });
+		call.send({ type: 'media.signalingState', state: 'stable' });
+		call.send({ type: 'ice.connected' });
+		busy('carol', 'c3');
+		expect(region(actor)).toBe('{"active":"connected"}');
+		call.send({ type: 'ice.stalled' });
+		busy('dave', 'c4');
+		expect(region(actor)).toBe('{"active":"recovering"}');
+		expect(actor.getSnapshot().context.call).toBe(call);
+		expect(connects).toHaveLength(3);
 	});
 
 	test('an incoming call carries its caller and callId into the call; one without a callId gets a fresh one', () => {
