@@ -193,7 +193,25 @@ export type PhotoFailureReason =
 	/** The far side did not open the photo connection in time, or refused it. */
 	| 'peer-unreachable'
 	/** The connection closed or stalled before every byte arrived. */
-	| 'transfer-failed';
+	| 'transfer-failed'
+	/** Sending: the photo is over the per-photo limit (bytes or pixels). */
+	| 'too-large'
+	/** Sending: the receiver is busy with another photo. */
+	| 'peer-busy'
+	/** Sending: the receiver's person declined photos in this call, or did not answer. */
+	| 'peer-declined'
+	/** Sending: the receiver's per-call limit is reached. */
+	| 'peer-limit'
+	/** Sending: the receiver found the bytes are not an image. */
+	| 'peer-not-image'
+	/** Sending: every byte arrived, but the receiver could not store it. */
+	| 'peer-not-saved'
+	/** Receiving: refused, over the per-photo limit. */
+	| 'refused-too-large'
+	/** Receiving: refused, this call's limit is reached. */
+	| 'refused-limit'
+	/** Receiving: refused, the bytes are not an image that decodes. */
+	| 'refused-not-image';
 
 // The photo reasons' messages and mappers are in photo.errors.ts: only the photo machine, which
 // loads on first use, needs them, and this module is in the first load.

@@ -15,7 +15,16 @@ export const photoMessages: Record<PhotoFailureReason, string> = {
 	'not-in-call': 'Sending a photo needs a connected call.',
 	'not-found': 'That photo is no longer in the gallery.',
 	'peer-unreachable': 'The other person could not take the photo right now.',
-	'transfer-failed': 'The photo transfer was interrupted.'
+	'transfer-failed': 'The photo transfer was interrupted.',
+	'too-large': 'This photo is too large to send in a call (over 15 MB or 50 megapixels).',
+	'peer-busy': 'The other person is receiving another photo. Try again in a moment.',
+	'peer-declined': 'The other person did not accept photos in this call.',
+	'peer-limit': 'The other person can take no more photos in this call (20 photos or 100 MB).',
+	'peer-not-image': 'The other person’s app refused it: it is not a photo it can open.',
+	'peer-not-saved': 'The photo arrived, but the other person’s device could not save it.',
+	'refused-too-large': 'A photo was refused: it was over 15 MB or 50 megapixels.',
+	'refused-limit': 'More photos were refused: this call has reached its limit of 20 photos or 100 MB.',
+	'refused-not-image': 'A file that was not a photo was refused.'
 };
 
 export function photoFailure(reason: PhotoFailureReason): Failure<PhotoFailureReason> {

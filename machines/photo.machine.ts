@@ -1,10 +1,14 @@
-import { assign, setup } from 'xstate';
+import { assertEvent, assign, setup } from 'xstate';
 import type { DataConnection, Peer } from 'peerjs';
-import type { Failure, PhotoFailureReason } from './errors';
+import { errorName, type Failure, type PhotoFailureReason } from './errors';
 import { photoFailure, shotFailure, storageFailure } from './photo.errors';
 import { isPhotoOffer } from './actors/photo-offer';
 import {
+	askAboutOffer,
+	checkPhoto,
 	deletePhoto,
+	photoLimits,
+	replyPhoto,
 	grabFrame,
 	loadPhotos,
 	receivePhoto,
@@ -13,8 +17,10 @@ import {
 	sendPhoto,
 	takePhoto,
 	type PhotoOffer,
+	type CheckedPhoto,
 	type PhotoRecord,
 	type ReceiveEvent,
+	type RefuseReason,
 	type SendEvent,
 	type Shot
 } from './actors/photo';
@@ -24,7 +30,8 @@ import {
  * session forwards capture.live / capture.failed), `photo.send { photoId, peer, to, callId }`
  * (the UI asked to send; the session adds the connected call's peer, or null when there is
  * none), `photo.incoming { conn, from, offer }` (the current call's peer offers a photo).
- * From the UI: `photo.take`, `photo.retrySave` (after a failed save: the shot is kept),
+ * From the UI: `photo.acceptPeer` / `photo.declinePeer` (the answer to "Accept photos from …?",
+ * for the rest of this call), `photo.take`, `photo.retrySave` (after a failed save: the shot is kept),
  * `photo.dismiss` (clear failures and the sent/received notices; forgets an unsaved shot), `photo.delete { id }`, `photo.reload` (the gallery
  * failed to load), `photo.cancelSend`.
  * From actors: `photo.send*` (SendEvent) and `photo.receive*` (ReceiveEvent), actors/photo.ts.
@@ -34,6 +41,8 @@ export type PhotoEvent =
 	| ReceiveEvent
 	| { type: 'photo.stream'; stream: MediaStream | null }
 	| { type: 'photo.take' }
+	| { type: 'photo.acceptPeer' }
+	| { type: 'photo.declinePeer' }
 	| { type: 'photo.retrySave' }
 	| { type: 'photo.dismiss' }
 	| { type: 'photo.delete'; id: string }
@@ -53,12 +62,21 @@ export interface Outgoing {
 
 export interface Incoming {
 	from: string;
-	name: string;
 	conn: DataConnection;
 	offer: PhotoOffer;
 	received: number;
 	total: number;
+	/** Every byte, once in; then the same bytes checked and typed (checkPhoto). */
 	blob: Blob | null;
+	checked: CheckedPhoto | null;
+}
+
+/** What one call's peer has sent so far, and whether the person accepts photos from them. */
+export interface CallPhotos {
+	callId: string;
+	consent: 'unasked' | 'accepted' | 'declined';
+	count: number;
+	bytes: number;
 }
 
 export interface PhotoContext {
@@ -77,6 +95,7 @@ export interface PhotoContext {
 	outgoing: Outgoing | null;
 	sendFailure: Failure<PhotoFailureReason> | null;
 	incoming: Incoming | null;
+	callPhotos: CallPhotos | null;
 	lastReceived: string | null;
 	receiveFailure: Failure<PhotoFailureReason> | null;
 }
@@ -84,31 +103,101 @@ export interface PhotoContext {
 type Done<T> = { output: T };
 type Errored = { error: unknown };
 
+type IncomingEvent = Extract<PhotoEvent, { type: 'photo.incoming' }>;
+
+/** This call's tally for an offer: kept while the offers name the same call, new otherwise. */
+function tallyFor(context: PhotoContext, event: IncomingEvent): CallPhotos {
+	const tally = context.callPhotos;
+	return tally && tally.callId === event.offer.callId ? tally : { callId: event.offer.callId, consent: 'unasked', count: 0, bytes: 0 };
+}
+
 function addPhoto(photos: PhotoRecord[], record: PhotoRecord): PhotoRecord[] {
 	return [record, ...photos.filter((p) => p.id !== record.id)];
 }
+
+/**
+ * What a photo offer meets while the inbox is free, in order: malformed → refused; over the
+ * per-photo bytes → refused, and both sides told; declined in this call → refused quietly;
+ * past this call's count or bytes → refused, both told; accepted in this call → received;
+ * else the person is asked first.
+ */
+const offerRules = [
+	{ guard: 'badOffer', actions: { type: 'refuseOffer', params: 'invalid' } },
+	{
+		guard: 'offerTooLarge',
+		target: '#photo.inbox.failed',
+		actions: [{ type: 'refuseOffer', params: 'too-large' }, 'tallyOffer', { type: 'noteRefusal', params: 'refused-too-large' }]
+	},
+	{ guard: 'declinedThisCall', actions: { type: 'refuseOffer', params: 'declined' } },
+	{
+		guard: 'overCallLimit',
+		target: '#photo.inbox.failed',
+		actions: [{ type: 'refuseOffer', params: 'limit' }, 'tallyOffer', { type: 'noteRefusal', params: 'refused-limit' }]
+	},
+	{ guard: 'acceptedThisCall', target: '#photo.inbox.receiving', actions: ['assignIncoming', 'countIncoming'] },
+	{ target: '#photo.inbox.asking', actions: 'assignIncoming' }
+] as const;
 
 export const photoMachine = setup({
 	types: {
 		context: {} as PhotoContext,
 		events: {} as PhotoEvent
 	},
-	actors: { takePhoto, grabFrame, savePhoto, loadPhotos, deletePhoto, sendPhoto, receivePhoto },
+	actors: { takePhoto, grabFrame, savePhoto, loadPhotos, deletePhoto, sendPhoto, receivePhoto, askAboutOffer, checkPhoto },
 	guards: {
 		hasStream: ({ context }) => !!context.stream,
-		badOffer: ({ event }) => event.type === 'photo.incoming' && !isPhotoOffer(event.offer),
+		badOffer: ({ event }) => {
+			assertEvent(event, 'photo.incoming');
+			return !isPhotoOffer(event.offer);
+		},
+		offerTooLarge: ({ event }) => {
+			assertEvent(event, 'photo.incoming');
+			return event.offer.size > photoLimits.photoBytes;
+		},
+		declinedThisCall: ({ context, event }) => {
+			assertEvent(event, 'photo.incoming');
+			return tallyFor(context, event).consent === 'declined';
+		},
+		overCallLimit: ({ context, event }) => {
+			assertEvent(event, 'photo.incoming');
+			const tally = tallyFor(context, event);
+			return tally.count >= photoLimits.callPhotos || tally.bytes + event.offer.size > photoLimits.callBytes;
+		},
+		acceptedThisCall: ({ context, event }) => {
+			assertEvent(event, 'photo.incoming');
+			return tallyFor(context, event).consent === 'accepted';
+		},
 		hasPending: ({ context }) => !!context.pending,
 		notLive: ({ event }) => shotFailure((event as unknown as Errored).error).reason === 'not-live',
 		knownPhoto: ({ context, event }) => event.type === 'photo.delete' && context.photos.some((p) => p.id === event.id),
-		sendWithoutCall: ({ event }) => event.type === 'photo.send' && (!event.peer || !event.to || !event.callId),
-		sendUnknownPhoto: ({ context, event }) =>
-			event.type === 'photo.send' && !context.photos.some((p) => p.id === event.photoId)
+		sendWithoutCall: ({ event }) => {
+			assertEvent(event, 'photo.send');
+			return !event.peer || !event.to || !event.callId;
+		},
+		sendUnknownPhoto: ({ context, event }) => {
+			assertEvent(event, 'photo.send');
+			return !context.photos.some((p) => p.id === event.photoId);
+		},
+		sendTooLarge: ({ context, event }) => {
+			assertEvent(event, 'photo.send');
+			return (context.photos.find((p) => p.id === event.photoId)?.size ?? 0) > photoLimits.photoBytes;
+		},
+		allBytesOut: ({ context, event }) => {
+			assertEvent(event, 'photo.sendProgress');
+			return !!context.outgoing && event.sent >= context.outgoing.total;
+		}
 	},
 	delays: {
 		/** A camera that never delivers a frame must not keep the shutter disabled forever. */
 		shotTimeout: 10_000,
-		/** The receiver must open the photo connection and say "ready" within this. */
+		/** The receiver must open the photo connection and say "ready" (or "asking") within this. */
 		connectTimeout: 10_000,
+		/** How long a sender waits while the receiver's person is asked; the receiver asks for
+		 * a little less, so its own "declined" normally arrives first. */
+		consentWait: 65_000,
+		consentTimeout: 60_000,
+		/** Every byte is out: the receiver checks and stores it, then confirms, within this. */
+		confirmTimeout: 60_000,
 		/** No progress for this long ends a transfer (either side). */
 		transferStall: 15_000
 	},
@@ -131,7 +220,7 @@ export const photoMachine = setup({
 		}),
 		assignLibraryFailure: assign({ libraryFailure: ({ event }) => storageFailure((event as unknown as Errored).error) }),
 		assignOutgoing: assign(({ context, event }) => {
-			if (event.type !== 'photo.send') return {};
+			assertEvent(event, 'photo.send');
 			const photo = context.photos.find((p) => p.id === event.photoId);
 			return {
 				outgoing: {
@@ -146,32 +235,52 @@ export const photoMachine = setup({
 			};
 		}),
 		assignSendProgress: assign({
-			outgoing: ({ context, event }) =>
-				context.outgoing && event.type === 'photo.sendProgress' ? { ...context.outgoing, sent: event.sent } : context.outgoing
+			outgoing: ({ context, event }) => {
+				assertEvent(event, 'photo.sendProgress');
+				return { ...context.outgoing!, sent: event.sent };
+			}
 		}),
-		assignIncoming: assign(({ event }) => {
-			if (event.type !== 'photo.incoming') return {};
+		assignIncoming: assign(({ context, event }) => {
+			assertEvent(event, 'photo.incoming');
 			return {
-				incoming: {
-					from: event.from,
-					name: event.offer.name,
-					conn: event.conn,
-					offer: event.offer,
-					received: 0,
-					total: event.offer.size,
-					blob: null
-				},
+				incoming: { from: event.from, conn: event.conn, offer: event.offer, received: 0, total: event.offer.size, blob: null, checked: null },
+				callPhotos: tallyFor(context, event),
 				receiveFailure: null
 			};
 		}),
-		assignReceiveProgress: assign({
-			incoming: ({ context, event }) =>
-				context.incoming && event.type === 'photo.receiveProgress' ? { ...context.incoming, received: event.received } : context.incoming
+		/** The offer counts against this call's limits once its bytes are asked for. */
+		countIncoming: assign({
+			callPhotos: ({ context }) => {
+				const tally = context.callPhotos!;
+				return { ...tally, count: tally.count + 1, bytes: tally.bytes + context.incoming!.total };
+			}
 		}),
-		/** Busy receiving another photo: the sender is told "refuse". Swapped in unit tests. */
-		refuseIncoming: ({ event }) => {
-			if (event.type === 'photo.incoming') refusePhoto(event.conn);
-		}
+		setConsent: assign({
+			callPhotos: ({ context }, consent: CallPhotos['consent']) => ({ ...context.callPhotos!, consent })
+		}),
+		/** Answers the offer being held (incoming) on its own connection. Swapped in unit tests. */
+		replyIncoming: ({ context }, reply: 'done' | RefuseReason) =>
+			replyPhoto(context.incoming?.conn, reply === 'done' ? { t: 'done' } : { t: 'refuse', why: reply }),
+		assignReceiveProgress: assign({
+			incoming: ({ context, event }) => {
+				assertEvent(event, 'photo.receiveProgress');
+				return { ...context.incoming!, received: event.received };
+			}
+		}),
+		/** An offer turned away at once, with the reason the sender reads. Swapped in unit tests. */
+		refuseOffer: ({ event }, why: RefuseReason) => {
+			assertEvent(event, 'photo.incoming');
+			refusePhoto(event.conn, why);
+		},
+		/** The person is told what was refused (the offer itself is gone). */
+		noteRefusal: assign((_, reason: PhotoFailureReason) => ({ incoming: null, receiveFailure: photoFailure(reason) })),
+		/** A new call's tally, kept past the refusal (a later offer of the same call counts on it). */
+		tallyOffer: assign({
+			callPhotos: ({ context, event }) => {
+				assertEvent(event, 'photo.incoming');
+				return tallyFor(context, event);
+			}
+		})
 	}
 }).createMachine({
 	id: 'photo',
@@ -188,6 +297,7 @@ export const photoMachine = setup({
 		outgoing: null,
 		sendFailure: null,
 		incoming: null,
+		callPhotos: null,
 		lastReceived: null,
 		receiveFailure: null
 	},
@@ -353,6 +463,16 @@ export const photoMachine = setup({
 									actions: assign({ sendFailure: photoFailure('peer-unreachable') })
 								}
 							},
+							on: { 'photo.sendOpen': 'transferring', 'photo.sendAsking': 'awaitingConsent' }
+						},
+						awaitingConsent: {
+							description: 'The other person is asked to accept photos from us',
+							after: {
+								consentWait: {
+									target: '#photo.outbox.failed',
+									actions: assign({ sendFailure: photoFailure('peer-declined') })
+								}
+							},
 							on: { 'photo.sendOpen': 'transferring' }
 						},
 						transferring: {
@@ -364,11 +484,28 @@ export const photoMachine = setup({
 								}
 							},
 							on: {
-								'photo.sendProgress': {
-									target: 'transferring',
-									reenter: true,
-									actions: 'assignSendProgress',
-									description: 'Progress restarts the stall timer'
+								'photo.sendProgress': [
+									{
+										guard: 'allBytesOut',
+										target: 'confirming',
+										actions: 'assignSendProgress',
+										description: 'Every byte has left the send queue'
+									},
+									{
+										target: 'transferring',
+										reenter: true,
+										actions: 'assignSendProgress',
+										description: 'Progress restarts the stall timer'
+									}
+								]
+							}
+						},
+						confirming: {
+							description: 'The receiver checks the bytes are a photo and stores it, then says "done"',
+							after: {
+								confirmTimeout: {
+									target: '#photo.outbox.failed',
+									actions: assign({ sendFailure: photoFailure('transfer-failed') })
 								}
 							}
 						}
@@ -394,6 +531,11 @@ export const photoMachine = setup({
 						target: '.failed',
 						actions: assign({ sendFailure: photoFailure('not-found') })
 					},
+					{
+						guard: 'sendTooLarge',
+						target: '.failed',
+						actions: assign({ sendFailure: photoFailure('too-large') })
+					},
 					{ target: '.sending', actions: 'assignOutgoing' }
 				]
 			}
@@ -401,15 +543,33 @@ export const photoMachine = setup({
 		inbox: {
 			initial: 'idle',
 			on: {
-				'photo.incoming': { actions: 'refuseIncoming', description: 'Already receiving one: refuse' }
+				'photo.incoming': { actions: { type: 'refuseOffer', params: 'busy' }, description: 'One offer at a time: busy' }
 			},
 			states: {
 				idle: {
+					on: { 'photo.incoming': offerRules }
+				},
+				asking: {
+					description: 'Accept photos from this peer for this call? The sender is told "asking"',
+					invoke: { src: 'askAboutOffer', id: 'askAboutOffer', input: ({ context }) => ({ conn: context.incoming!.conn }) },
+					after: {
+						consentTimeout: {
+							target: 'idle',
+							actions: [{ type: 'replyIncoming', params: 'declined' }, assign({ incoming: null })],
+							description: 'No answer: refused this time, asked again with the next photo'
+						}
+					},
 					on: {
-						'photo.incoming': [
-							{ guard: 'badOffer', actions: 'refuseIncoming', description: 'Too large, not an image, or malformed' },
-							{ target: 'receiving', actions: 'assignIncoming' }
-						]
+						'photo.acceptPeer': {
+							target: 'receiving',
+							actions: [{ type: 'setConsent', params: 'accepted' }, 'countIncoming']
+						},
+						'photo.declinePeer': {
+							target: 'idle',
+							actions: [{ type: 'setConsent', params: 'declined' }, { type: 'replyIncoming', params: 'declined' }, assign({ incoming: null })],
+							description: "Declined: this call's later offers are refused without asking"
+						},
+						'photo.offerWithdrawn': { target: 'idle', actions: assign({ incoming: null }), description: 'The sender gave up' }
 					}
 				},
 				receiving: {
@@ -420,8 +580,8 @@ export const photoMachine = setup({
 					},
 					on: {
 						'photo.received': {
-							target: 'storing',
-							actions: assign({ incoming: ({ context, event }) => context.incoming && { ...context.incoming, blob: event.blob, received: event.blob.size } })
+							target: 'checking',
+							actions: assign({ incoming: ({ context, event }) => ({ ...context.incoming!, blob: event.blob, received: event.blob.size }) })
 						},
 						'photo.receiveFailed': {
 							target: 'failed',
@@ -443,49 +603,76 @@ export const photoMachine = setup({
 						}
 					}
 				},
+				checking: {
+					description: 'Its own bytes say what it is; within the pixel cap it must decode, at the size it declares',
+					invoke: {
+						src: 'checkPhoto',
+						id: 'checkPhoto',
+						input: ({ context }) => ({ blob: context.incoming!.blob! }),
+						onDone: {
+							target: 'storing',
+							actions: assign({ incoming: ({ context, event }) => ({ ...context.incoming!, blob: null, checked: event.output }) })
+						},
+						onError: [
+							{
+								guard: ({ event }) => errorName(event.error) === 'TooLargeError',
+								target: 'failed',
+								actions: [
+									{ type: 'replyIncoming', params: 'too-large' },
+									assign({ receiveFailure: photoFailure('refused-too-large'), incoming: ({ context }) => ({ ...context.incoming!, blob: null }) })
+								]
+							},
+							{
+								target: 'failed',
+								actions: [
+									{ type: 'replyIncoming', params: 'not-image' },
+									assign({ receiveFailure: photoFailure('refused-not-image'), incoming: ({ context }) => ({ ...context.incoming!, blob: null }) })
+								]
+							}
+						]
+					}
+				},
 				storing: {
 					invoke: {
 						src: 'savePhoto',
 						id: 'storeReceived',
-						input: ({ context }) => ({
-							blob: context.incoming!.blob!,
-							method: null,
-							source: 'received' as const,
-							from: context.incoming!.from,
-							name: context.incoming!.name
-						}),
+						input: ({ context }) => {
+							const checked = context.incoming!.checked!;
+							// Named by its detected type and arrival time: never by the sender.
+							return { blob: checked.blob, width: checked.width, height: checked.height, method: null, source: 'received' as const, from: context.incoming!.from };
+						},
 						onDone: {
 							target: 'received',
-							actions: assign(({ context, event }) => ({
-								photos: addPhoto(context.photos, event.output),
-								lastReceived: event.output.id,
-								incoming: context.incoming && { ...context.incoming, blob: null }
-							}))
+							actions: [
+								{ type: 'replyIncoming', params: 'done' },
+								assign(({ context, event }) => ({
+									photos: addPhoto(context.photos, event.output),
+									lastReceived: event.output.id,
+									incoming: { ...context.incoming!, checked: null }
+								}))
+							]
 						},
 						onError: {
 							target: 'failed',
-							actions: assign({
-								receiveFailure: ({ event }) => storageFailure(event.error),
-								incoming: ({ context }) => context.incoming && { ...context.incoming, blob: null }
-							})
+							actions: [
+								{ type: 'replyIncoming', params: 'not-saved' },
+								assign({
+									receiveFailure: ({ event }) => storageFailure(event.error),
+									incoming: ({ context }) => ({ ...context.incoming!, checked: null })
+								})
+							]
 						}
 					}
 				},
 				received: {
 					on: {
-						'photo.incoming': [
-							{ guard: 'badOffer', actions: 'refuseIncoming' },
-							{ target: 'receiving', actions: 'assignIncoming' }
-						],
+						'photo.incoming': offerRules,
 						'photo.dismiss': { target: 'idle', actions: assign({ incoming: null }) }
 					}
 				},
 				failed: {
 					on: {
-						'photo.incoming': [
-							{ guard: 'badOffer', actions: 'refuseIncoming' },
-							{ target: 'receiving', actions: 'assignIncoming' }
-						],
+						'photo.incoming': offerRules,
 						'photo.dismiss': { target: 'idle', actions: assign({ receiveFailure: null, incoming: null }) }
 					}
 				}

@@ -100,7 +100,16 @@ function toPhoto(
 	else enqueue.assign({ photoQueue: [...context.photoQueue, forward] });
 }
 
-const photoUiEvents = ['photo.take', 'photo.retrySave', 'photo.dismiss', 'photo.delete', 'photo.reload', 'photo.cancelSend'] as const;
+const photoUiEvents = [
+	'photo.take',
+	'photo.retrySave',
+	'photo.dismiss',
+	'photo.delete',
+	'photo.reload',
+	'photo.cancelSend',
+	'photo.acceptPeer',
+	'photo.declinePeer'
+] as const;
 
 /** The callId a media call carries in its metadata, when it is a string. */
 function callIdOf(call: MediaConnection): string | null {

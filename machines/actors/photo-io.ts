@@ -4,7 +4,8 @@
  * actors in ./photo.ts wrap them; errors leave as DOMExceptions with a name.
  */
 import type { DataConnection } from 'peerjs';
-import { closeSoon, parseControl, type Control, type PhotoOffer } from './photo-offer';
+import { parseControl, photoLimits, type Control, type PhotoOffer, type RefuseReason } from './photo-offer';
+import { sniffImage, type ImageType } from './image-sniff';
 import type {
 	PhotoRecord,
 	ReceiveEvent,
@@ -12,7 +13,8 @@ import type {
 	SavePhotoInput,
 	SendEvent,
 	SendPhotoInput,
-	Shot
+	Shot,
+	CheckedPhoto
 } from './photo';
 
 /** Grid thumbnails are this wide (kept ≥ 640 so a thumbnail stays sharp on a 3× phone). */
@@ -59,6 +61,34 @@ function liveVideoTrack(stream: MediaStream | null): MediaStreamTrack {
 	const track = stream?.getVideoTracks().find((t) => t.readyState === 'live');
 	if (!track) throw new DOMException('No live camera track', 'NotLiveError');
 	return track;
+}
+
+/**
+ * A received photo, checked before anything stores it: its own bytes say what it is (the
+ * sender's type is ignored), its header's size is within photoLimits.photoPixels before a
+ * decoder may allocate it, and it then decodes, at that size. Errors: `NotAnImageError`,
+ * `TooLargeError`.
+ */
+export async function checkPhoto(input: { blob: Blob }): Promise<CheckedPhoto> {
+	const header = sniffImage(new Uint8Array(await input.blob.arrayBuffer()));
+	if (!header || header.width < 1 || header.height < 1) throw new DOMException('Not a JPEG, PNG or WebP image', 'NotAnImageError');
+	if (header.width * header.height > photoLimits.photoPixels) throw new DOMException('More pixels than a photo may have', 'TooLargeError');
+	const blob = new Blob([input.blob], { type: header.type });
+	let decoded: { width: number; height: number };
+	try {
+		decoded = await measure(blob);
+	} catch {
+		throw new DOMException('The image does not decode', 'NotAnImageError');
+	}
+	if (decoded.width !== header.width || decoded.height !== header.height) {
+		throw new DOMException('The image decodes to another size than it declares', 'NotAnImageError');
+	}
+	return { blob, type: header.type as ImageType, width: header.width, height: header.height };
+}
+
+/** Why a photo was refused, from the error checkPhoto threw. */
+export function refuseReasonOf(err: unknown): RefuseReason {
+	return (err as { name?: string } | null)?.name === 'TooLargeError' ? 'too-large' : 'not-image';
 }
 
 async function measure(blob: Blob): Promise<{ width: number; height: number }> {
@@ -310,6 +340,17 @@ function throttle(total: number, report: (n: number) => void): (n: number) => vo
 	};
 }
 
+/** What the sender is told, by the receiver's reason. */
+const refusedBecause: Record<RefuseReason, Extract<SendEvent, { type: 'photo.sendFailed' }>['reason']> = {
+	busy: 'peer-busy',
+	declined: 'peer-declined',
+	'too-large': 'too-large',
+	limit: 'peer-limit',
+	invalid: 'peer-unreachable',
+	'not-image': 'peer-not-image',
+	'not-saved': 'peer-not-saved'
+};
+
 export function startSend(input: SendPhotoInput, sendBack: (event: SendEvent) => void): () => void {
 	let stopped = false;
 	let settled = false;
@@ -354,16 +395,22 @@ export function startSend(input: SendPhotoInput, sendBack: (event: SendEvent) =>
 			c.send(bytes.slice(offset, offset + chunkBytes));
 			progress(Math.max(0, Math.min(offset + chunkBytes, bytes.byteLength) - channel.bufferedAmount));
 		}
+		// Every byte out of the queue: the machine then waits for the receiver's "done".
+		channel.bufferedAmountLowThreshold = 0;
+		if (channel.bufferedAmount > 0) await drained();
+		if (!stopped && !settled && c.open) progress(bytes.byteLength);
 	};
 
 	c.on('data', (data) => {
 		const msg = parseControl(data);
-		if (msg?.t === 'ready' && !started) {
+		if (msg?.t === 'asking' && !started) {
+			if (!stopped && !settled) sendBack({ type: 'photo.sendAsking' } satisfies SendEvent);
+		} else if (msg?.t === 'ready' && !started) {
 			started = true;
 			if (!stopped) sendBack({ type: 'photo.sendOpen' } satisfies SendEvent);
 			pump().catch(() => finish({ type: 'photo.sendFailed', reason: 'transfer-failed' }));
 		} else if (msg?.t === 'refuse') {
-			finish({ type: 'photo.sendFailed', reason: 'peer-unreachable' });
+			finish({ type: 'photo.sendFailed', reason: refusedBecause[msg.why] });
 			c.close();
 		} else if (msg?.t === 'done') {
 			progress(photo.size);
@@ -416,9 +463,9 @@ export function startReceive(input: ReceivePhotoInput, sendBack: (event: Receive
 		}
 		progress(received);
 		if (received === offer.size) {
+			// "done" waits until the photo is checked and stored (the machine replies).
 			done = true;
-			send({ type: 'photo.received', blob: new Blob(chunks, { type: offer.type }) });
-			conn.send(JSON.stringify({ t: 'done' } satisfies Control));
+			send({ type: 'photo.received', blob: new Blob(chunks) });
 		}
 	};
 	const onClose = () => {
@@ -436,9 +483,8 @@ export function startReceive(input: ReceivePhotoInput, sendBack: (event: Receive
 		conn.off('close', onClose);
 		conn.off('error', onClose);
 		conn.off('open', ready);
-		// The sender closes once it reads "done"; give that message time to leave.
-		if (done) closeSoon(conn, 3000);
-		else conn.close();
+		// Once every byte is in, the machine answers on this connection after storing.
+		if (!done) conn.close();
 	};
 }
 

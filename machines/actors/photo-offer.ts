@@ -14,10 +14,20 @@ export interface PhotoOffer {
 	type: string;
 }
 
-/** A receiver refuses offers larger than this. */
-export const maxPhotoBytes = 50 * 1024 * 1024;
+/** What one call's peer may send: per photo (bytes, and pixels once decoded) and per call. A
+ * receiver refuses past these and says why; the sender checks the per-photo bytes first. */
+export const photoLimits = {
+	photoBytes: 15 * 1024 * 1024,
+	photoPixels: 50_000_000,
+	callPhotos: 20,
+	callBytes: 100 * 1024 * 1024
+} as const;
+/** A receiver refuses offers larger than this, with a message to both sides. */
+export const maxPhotoBytes = photoLimits.photoBytes;
 const photoTypes = /^image\/(png|jpeg|webp)$/;
 
+/** The offer's shape: a well-formed offer may still be over the limits (the photo machine
+ * refuses it with a reason). */
 export function isPhotoOffer(value: unknown): value is PhotoOffer {
 	const v = value as PhotoOffer | null;
 	return (
@@ -29,19 +39,39 @@ export function isPhotoOffer(value: unknown): value is PhotoOffer {
 		typeof v.size === 'number' &&
 		Number.isInteger(v.size) &&
 		v.size > 0 &&
-		v.size <= maxPhotoBytes &&
+		v.size <= 2 ** 31 &&
 		typeof v.type === 'string' &&
 		photoTypes.test(v.type)
 	);
 }
 
-export type Control = { t: 'ready' } | { t: 'refuse' } | { t: 'done' };
+/**
+ * Why a receiver turned a photo away, as the sender is told:
+ * - `busy`: already receiving or asking about another one;
+ * - `declined`: the person declined photos from this peer in this call (or did not answer);
+ * - `too-large`: over photoLimits.photoBytes or photoPixels;
+ * - `limit`: this call's count or bytes would pass photoLimits;
+ * - `invalid`: the offer itself is malformed, or not from the current call;
+ * - `not-image`: the bytes are not a JPEG, PNG or WebP that decodes;
+ * - `not-saved`: the receiver could not store it.
+ */
+export type RefuseReason = 'busy' | 'declined' | 'too-large' | 'limit' | 'invalid' | 'not-image' | 'not-saved';
+const refuseReasons: readonly string[] = ['busy', 'declined', 'too-large', 'limit', 'invalid', 'not-image', 'not-saved'];
+
+/** The receiver's messages on a photo connection (JSON text): `asking` (the person is being
+ * asked to accept photos), `ready` (send the bytes), `refuse` (never sent, or not kept), `done`
+ * (every byte arrived and the photo is stored). */
+export type Control = { t: 'ready' } | { t: 'asking' } | { t: 'refuse'; why: RefuseReason } | { t: 'done' };
 
 export function parseControl(data: unknown): Control | null {
-	if (typeof data !== 'string') return null;
+	if (typeof data !== 'string' || data.length > 200) return null;
 	try {
-		const msg = JSON.parse(data) as Control;
-		return msg && typeof msg === 'object' && ['ready', 'refuse', 'done'].includes(msg.t) ? msg : null;
+		const msg = JSON.parse(data) as { t?: unknown; why?: unknown } | null;
+		if (!msg || typeof msg !== 'object') return null;
+		if (msg.t === 'ready' || msg.t === 'asking' || msg.t === 'done') return { t: msg.t };
+		// A refusal without a known reason (an older or odd receiver) still ends the send.
+		if (msg.t === 'refuse') return { t: 'refuse', why: refuseReasons.includes(msg.why as string) ? (msg.why as RefuseReason) : 'invalid' };
+		return null;
 	} catch {
 		return null;
 	}
@@ -57,19 +87,24 @@ export function closeSoon(conn: DataConnection, ms: number): void {
 	}, ms);
 }
 
-/** Turns an offer away (already receiving one, or not from the current call): the sender
- * reads "refuse" once the channel opens, and the connection goes either way. */
-export function refusePhoto(conn: DataConnection | null | undefined): void {
+/** Tells the sender once its channel is open (now, or when it opens), then lets the connection
+ * go a little later so the message can leave; it goes after 5 s in any case. */
+export function replyPhoto(conn: DataConnection | null | undefined, message: Control): void {
 	if (!conn) return;
-	const refuse = () => {
+	const reply = () => {
 		try {
-			conn.send(JSON.stringify({ t: 'refuse' } satisfies Control));
+			conn.send(JSON.stringify(message));
 		} catch {
 			/* closing anyway */
 		}
 		closeSoon(conn, 1000);
 	};
-	if (conn.open) refuse();
-	else conn.on('open', refuse);
+	if (conn.open) reply();
+	else conn.on('open', reply);
 	closeSoon(conn, 5000);
+}
+
+/** Turns an offer away, saying why. */
+export function refusePhoto(conn: DataConnection | null | undefined, why: RefuseReason = 'invalid'): void {
+	replyPhoto(conn, { t: 'refuse', why });
 }

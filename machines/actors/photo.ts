@@ -8,7 +8,8 @@ import { fromCallback, fromPromise } from 'xstate';
 import type { DataConnection, Peer } from 'peerjs';
 import type { PhotoOffer } from './photo-offer';
 
-export { isPhotoOffer, maxPhotoBytes, refusePhoto, type PhotoOffer } from './photo-offer';
+export { isPhotoOffer, maxPhotoBytes, photoLimits, refusePhoto, replyPhoto, type PhotoOffer, type RefuseReason } from './photo-offer';
+import type { ImageType } from './image-sniff';
 
 /** How a shot was produced: ImageCapture.takePhoto (full sensor resolution where the camera
  * offers more than the preview), ImageCapture.grabFrame, or a <video> frame drawn on a canvas. */
@@ -63,24 +64,40 @@ export interface SavePhotoInput {
 
 /**
  * Events the send actor reports:
+ * - `photo.sendAsking`: the receiver's person is being asked to accept photos from us.
  * - `photo.sendOpen`: the receiver is listening; bytes start to flow.
  * - `photo.sendProgress { sent, total }`: bytes that left the queue, at most every 5 %.
- * - `photo.sent`: the receiver confirmed every byte.
- * - `photo.sendFailed { reason }`: refused, or closed before the confirmation.
+ * - `photo.sent`: the receiver confirmed every byte, and that it stored the photo.
+ * - `photo.sendFailed { reason }`: refused (the receiver's reason), or closed before the
+ *   confirmation.
  */
 export type SendEvent =
+	| { type: 'photo.sendAsking' }
 	| { type: 'photo.sendOpen' }
 	| { type: 'photo.sendProgress'; sent: number; total: number }
 	| { type: 'photo.sent' }
-	| { type: 'photo.sendFailed'; reason: 'peer-unreachable' | 'transfer-failed' };
+	| {
+			type: 'photo.sendFailed';
+			reason:
+				| 'peer-unreachable'
+				| 'transfer-failed'
+				| 'peer-busy'
+				| 'peer-declined'
+				| 'too-large'
+				| 'peer-limit'
+				| 'peer-not-image'
+				| 'peer-not-saved';
+	  };
 
 /**
  * Events the receive actor reports:
+ * - `photo.offerWithdrawn`: the sender closed while the person was being asked.
  * - `photo.receiveProgress { received, total }`: at most every 5 %.
  * - `photo.received { blob }`: every announced byte arrived.
  * - `photo.receiveFailed`: closed early, or more bytes than announced.
  */
 export type ReceiveEvent =
+	| { type: 'photo.offerWithdrawn' }
 	| { type: 'photo.receiveProgress'; received: number; total: number }
 	| { type: 'photo.received'; blob: Blob }
 	| { type: 'photo.receiveFailed' };
@@ -90,6 +107,15 @@ export interface SendPhotoInput {
 	to: string;
 	callId: string;
 	photo: Pick<PhotoRecord, 'blob' | 'name' | 'type' | 'size'>;
+}
+
+/** A received photo once its bytes proved it an image within the limits (checkPhoto). */
+export interface CheckedPhoto {
+	/** The same bytes, typed as what they are. */
+	blob: Blob;
+	type: ImageType;
+	width: number;
+	height: number;
 }
 
 export interface ReceivePhotoInput {
@@ -103,6 +129,7 @@ export const takePhoto = fromPromise<Shot, { stream: MediaStream | null }>(async
 export const grabFrame = fromPromise<Shot, { stream: MediaStream | null }>(async ({ input }) => (await io()).grabFrame(input));
 export const loadPhotos = fromPromise<PhotoRecord[], void>(async () => (await io()).loadPhotos());
 export const savePhoto = fromPromise<PhotoRecord, SavePhotoInput>(async ({ input }) => (await io()).savePhoto(input));
+export const checkPhoto = fromPromise<CheckedPhoto, { blob: Blob }>(async ({ input }) => (await io()).checkPhoto(input));
 export const deletePhoto = fromPromise<string, { id: string }>(async ({ input }) => (await io()).deletePhoto(input));
 
 /** A callback actor whose work starts once ./photo-io.ts has loaded; stopped before that, it
@@ -133,6 +160,31 @@ export const sendPhoto = lazyCallback<SendPhotoInput, SendEvent>((m, input, send
 	type: 'photo.sendFailed',
 	reason: 'peer-unreachable'
 });
+/**
+ * Holds an offer while the person decides: tells the sender "asking" once the channel is open,
+ * and reports `photo.offerWithdrawn` if the sender closes meanwhile.
+ */
+export const askAboutOffer = fromCallback<{ type: string }, { conn: DataConnection }>(({ input, sendBack }) => {
+	const { conn } = input;
+	const asking = () => {
+		try {
+			conn.send(JSON.stringify({ t: 'asking' }));
+		} catch {
+			/* closed meanwhile: 'close' reports it */
+		}
+	};
+	const withdrawn = () => sendBack({ type: 'photo.offerWithdrawn' });
+	if (conn.open) asking();
+	else conn.on('open', asking);
+	conn.on('close', withdrawn);
+	conn.on('error', withdrawn);
+	return () => {
+		conn.off('open', asking);
+		conn.off('close', withdrawn);
+		conn.off('error', withdrawn);
+	};
+});
+
 export const receivePhoto = lazyCallback<ReceivePhotoInput, ReceiveEvent>((m, input, send) => m.startReceive(input, send), {
 	type: 'photo.receiveFailed'
 });

@@ -108,6 +108,11 @@ export const zh: Catalog = {
 	'photo.retrySave': '重新保存',
 	'photo.downloadUnsaved': '下载这张照片',
 	'photo.dismiss': '关闭',
+	'photo.consentAsk': '接受来自 {id} 的照片吗？',
+	'photo.consentDetail': '仅限本次通话。最多 20 张，每张不超过 15 MB。',
+	'photo.consentAccept': '接受',
+	'photo.consentDecline': '拒绝',
+	'photo.awaitingConsent': '正在等待 {id} 接受照片…',
 	'gallery.count': '{count} 张照片',
 	'gallery.countOne': '1 张照片',
 	'gallery.from': '来自 {id}',
@@ -165,5 +170,14 @@ export const zhReasons: Record<string, string> = {
 	'photo.not-in-call': '发送照片需要已接通的通话。',
 	'photo.not-found': '这张照片已不在相册中。',
 	'photo.peer-unreachable': '对方现在无法接收照片。',
-	'photo.transfer-failed': '照片传输中断。'
+	'photo.transfer-failed': '照片传输中断。',
+	'photo.too-large': '这张照片太大，无法在通话中发送（超过 15 MB 或 5000 万像素）。',
+	'photo.peer-busy': '对方正在接收另一张照片，请稍后再试。',
+	'photo.peer-declined': '对方没有接受本次通话中的照片。',
+	'photo.peer-limit': '对方在本次通话中不能再接收照片（上限 20 张或 100 MB）。',
+	'photo.peer-not-image': '对方的应用拒绝了它：这不是可以打开的照片。',
+	'photo.peer-not-saved': '照片已送达，但对方的设备无法保存。',
+	'photo.refused-too-large': '已拒绝一张照片：超过 15 MB 或 5000 万像素。',
+	'photo.refused-limit': '已拒绝更多照片：本次通话已达上限（20 张或 100 MB）。',
+	'photo.refused-not-image': '已拒绝一个不是照片的文件。'
 };

@@ -8,13 +8,17 @@ import { i18n } from './i18n.svelte';
 
 type PhotoSnapshot = SnapshotFrom<typeof photoMachine>;
 
-export function outboxStage(s: PhotoSnapshot): 'sending' | 'sent' | null {
+/** `awaiting`: the other person is being asked to accept photos from us. */
+export function outboxStage(s: PhotoSnapshot): 'awaiting' | 'sending' | 'sent' | null {
+	if (s.matches({ outbox: { sending: 'awaitingConsent' } })) return 'awaiting';
 	return s.matches({ outbox: 'sending' }) ? 'sending' : s.matches({ outbox: 'sent' }) ? 'sent' : null;
 }
 
-/** Storing a received photo still counts as receiving it. */
-export function inboxStage(s: PhotoSnapshot): 'receiving' | 'received' | null {
-	if (s.matches({ inbox: 'receiving' }) || s.matches({ inbox: 'storing' })) return 'receiving';
+/** `asking`: "Accept photos from …?" is on screen. Checking and storing a received photo
+ * still count as receiving it. */
+export function inboxStage(s: PhotoSnapshot): 'asking' | 'receiving' | 'received' | null {
+	if (s.matches({ inbox: 'asking' })) return 'asking';
+	if (s.matches({ inbox: 'receiving' }) || s.matches({ inbox: 'checking' }) || s.matches({ inbox: 'storing' })) return 'receiving';
 	return s.matches({ inbox: 'received' }) ? 'received' : null;
 }
 
@@ -27,8 +31,8 @@ export function transferNotice(s: PhotoSnapshot): string {
 	const to = s.context.outgoing?.to ?? '';
 	const from = s.context.incoming?.from ?? '';
 	const outbox = outboxStage(s);
-	if (outbox) return i18n.t(outbox === 'sent' ? 'photo.sent' : 'photo.sending', { id: to });
+	if (outbox) return i18n.t(outbox === 'sent' ? 'photo.sent' : outbox === 'awaiting' ? 'photo.awaitingConsent' : 'photo.sending', { id: to });
 	const inbox = inboxStage(s);
-	if (inbox) return i18n.t(inbox === 'received' ? 'photo.received' : 'photo.receiving', { id: from });
+	if (inbox) return i18n.t(inbox === 'received' ? 'photo.received' : inbox === 'asking' ? 'photo.consentAsk' : 'photo.receiving', { id: from });
 	return '';
 }

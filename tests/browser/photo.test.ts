@@ -204,6 +204,8 @@ describe('sending a photo during a call', () => {
 		const sent = await fullPhotoBlob(a);
 		const sendStart = Date.now();
 		await a.getByTestId('photo-send').click();
+		// The first photo of a call asks the receiver; the sender says it is waiting.
+		await b.getByTestId('photo-consent-accept').click({ timeout: 15_000 });
 		await b.getByTestId('photo-received').waitFor({ timeout: 30_000 });
 		await a.getByTestId('photo-sent').waitFor({ timeout: 30_000 });
 		const sendMs = Date.now() - sendStart;

@@ -4,6 +4,9 @@ import type { DataConnection, Peer } from 'peerjs';
 import { photoMachine } from '$machines/photo.machine';
 import {
 	isPhotoOffer,
+	photoLimits,
+	replyPhoto,
+	type CheckedPhoto,
 	type PhotoOffer,
 	type PhotoRecord,
 	type SavePhotoInput,
@@ -45,15 +48,21 @@ interface Fakes {
 	save?: (input: SavePhotoInput) => Promise<PhotoRecord>;
 	load?: () => Promise<PhotoRecord[]>;
 	remove?: (id: string) => Promise<string>;
+	check?: (blob: Blob) => Promise<CheckedPhoto>;
 	clock?: SimulatedClock;
 }
+
+/** What the fake check says of any bytes: a 4×3 PNG. */
+const checkedPng = async (blob: Blob): Promise<CheckedPhoto> => ({ blob: new Blob([blob], { type: 'image/png' }), type: 'image/png', width: 4, height: 3 });
 
 /** The photo machine with fake actors; the send/receive actors hand their sendBack out. */
 function setup(fakes: Fakes = {}) {
 	const calls = { take: 0, grab: 0, saves: [] as SavePhotoInput[], sendInputs: [] as unknown[], receiveInputs: [] as unknown[] };
-	const refuseIncoming = vi.fn();
+	/** Every answer the receiver gave, in order: to an offer at once, or to the one it held. */
+	const replies: { conn: DataConnection | undefined; reply: string }[] = [];
 	let sendBack: ((e: { type: string }) => void) | null = null;
 	let receiveBack: ((e: { type: string }) => void) | null = null;
+	let askBack: ((e: { type: string }) => void) | null = null;
 	const machine = photoMachine.provide({
 		actors: {
 			takePhoto: fromPromise(async () => {
@@ -79,17 +88,26 @@ function setup(fakes: Fakes = {}) {
 				calls.receiveInputs.push(input);
 				receiveBack = back;
 				return () => (receiveBack = null);
-			})
+			}),
+			askAboutOffer: fromCallback(({ sendBack: back }) => {
+				askBack = back;
+				return () => (askBack = null);
+			}),
+			checkPhoto: fromPromise(async ({ input }: { input: { blob: Blob } }) => (fakes.check ?? checkedPng)(input.blob))
 		},
-		actions: { refuseIncoming }
+		actions: {
+			refuseOffer: ({ event }, why) => replies.push({ conn: (event as { conn?: DataConnection }).conn, reply: why as string }),
+			replyIncoming: ({ context }, reply) => replies.push({ conn: context.incoming?.conn, reply: reply as string })
+		}
 	});
 	const actor = createActor(machine, fakes.clock ? { clock: fakes.clock } : {}).start();
 	return {
 		actor,
 		calls,
-		refuseIncoming,
+		replies,
 		fromSender: (e: { type: string } & Record<string, unknown>) => sendBack?.(e),
-		fromReceiver: (e: { type: string } & Record<string, unknown>) => receiveBack?.(e)
+		fromReceiver: (e: { type: string } & Record<string, unknown>) => receiveBack?.(e),
+		fromAsk: (e: { type: string }) => askBack?.(e)
 	};
 }
 
@@ -312,52 +330,212 @@ describe('photo machine: sending and receiving', () => {
 		expect(actor.getSnapshot().context.sendFailure?.reason).toBe('transfer-failed');
 	});
 
-	test('an incoming photo is received, stored as received from its sender; a second one meanwhile is refused', async () => {
-		const { actor, calls, refuseIncoming, fromReceiver } = setup();
+	/** Offers one photo and, for the first of a call, says yes when asked. */
+	function acceptFirst(t: ReturnType<typeof setup>, conn = fakeConn(), o = offer()) {
+		t.actor.send({ type: 'photo.incoming', conn, from: 'friend', offer: o });
+		if (t.actor.getSnapshot().matches({ inbox: 'asking' })) t.actor.send({ type: 'photo.acceptPeer' });
+		return conn;
+	}
+
+	test('the first photo of a call asks; accepted, it is received, checked, stored as received, then the sender hears "done"', async () => {
+		const t = setup();
 		const conn = fakeConn();
-		actor.send({ type: 'photo.incoming', conn, from: 'friend', offer: offer(3) });
-		expect(actor.getSnapshot().matches({ inbox: 'receiving' })).toBe(true);
-		expect(calls.receiveInputs[0]).toMatchObject({ conn, offer: offer(3) });
-
+		t.actor.send({ type: 'photo.incoming', conn, from: 'friend', offer: offer(3) });
+		expect(t.actor.getSnapshot().matches({ inbox: 'asking' })).toBe(true);
+		expect(t.calls.receiveInputs).toHaveLength(0);
 		const other = fakeConn();
-		actor.send({ type: 'photo.incoming', conn: other, from: 'friend', offer: offer(3) });
-		expect(refuseIncoming).toHaveBeenCalledTimes(1);
+		t.actor.send({ type: 'photo.incoming', conn: other, from: 'friend', offer: offer(3) });
+		expect(t.replies).toEqual([{ conn: other, reply: 'busy' }]);
 
-		fromReceiver({ type: 'photo.receiveProgress', received: 2, total: 3 });
-		expect(actor.getSnapshot().context.incoming?.received).toBe(2);
-		const blob = new Blob([new Uint8Array([7, 8, 9])], { type: 'image/png' });
-		fromReceiver({ type: 'photo.received', blob });
-		await waitFor(actor, (s) => s.matches({ inbox: 'received' }));
-		expect(calls.saves.at(-1)).toMatchObject({ blob, source: 'received', from: 'friend', name: 'x.png' });
-		const ctx = actor.getSnapshot().context;
+		t.actor.send({ type: 'photo.acceptPeer' });
+		expect(t.actor.getSnapshot().matches({ inbox: 'receiving' })).toBe(true);
+		expect(t.calls.receiveInputs[0]).toMatchObject({ conn, offer: offer(3) });
+		t.fromReceiver({ type: 'photo.receiveProgress', received: 2, total: 3 });
+		expect(t.actor.getSnapshot().context.incoming?.received).toBe(2);
+		const blob = new Blob([new Uint8Array([7, 8, 9])], { type: 'text/html' });
+		t.fromReceiver({ type: 'photo.received', blob });
+		await waitFor(t.actor, (s) => s.matches({ inbox: 'received' }));
+		// Stored as what the check found (type and size), never under the sender's name.
+		const saved = t.calls.saves.at(-1)!;
+		expect(saved).toMatchObject({ source: 'received', from: 'friend', width: 4, height: 3 });
+		expect(saved.blob.type).toBe('image/png');
+		expect(saved.name).toBeUndefined();
+		const ctx = t.actor.getSnapshot().context;
 		expect(ctx.photos[0]).toMatchObject({ id: ctx.lastReceived, source: 'received', from: 'friend' });
+		expect(t.replies.at(-1)).toEqual({ conn, reply: 'done' });
+		expect(ctx.callPhotos).toEqual({ callId: 'call-1', consent: 'accepted', count: 1, bytes: 3 });
+
+		// Accepted for this call: the next photo is received without asking.
+		t.actor.send({ type: 'photo.incoming', conn: fakeConn(), from: 'friend', offer: offer(5) });
+		expect(t.actor.getSnapshot().matches({ inbox: 'receiving' })).toBe(true);
+		// A new call asks again.
+		t.fromReceiver({ type: 'photo.receiveFailed' });
+		t.actor.send({ type: 'photo.incoming', conn: fakeConn(), from: 'friend', offer: { ...offer(5), callId: 'call-2' } });
+		expect(t.actor.getSnapshot().matches({ inbox: 'asking' })).toBe(true);
 	});
 
-	test('an offer that is too large or not an image is refused without receiving', () => {
-		const { actor, calls, refuseIncoming } = setup();
-		actor.send({ type: 'photo.incoming', conn: fakeConn(), from: 'friend', offer: { ...offer(), size: 60 * 1024 * 1024 } });
-		actor.send({ type: 'photo.incoming', conn: fakeConn(), from: 'friend', offer: { ...offer(), type: 'text/html' } });
-		expect(refuseIncoming).toHaveBeenCalledTimes(2);
-		expect(calls.receiveInputs).toHaveLength(0);
-		expect(actor.getSnapshot().matches({ inbox: 'idle' })).toBe(true);
+	test('declined: the sender is told, later photos of that call are refused without asking; the sender giving up or no answer ends the question', () => {
+		const clock = new SimulatedClock();
+		const t = setup({ clock });
+		const first = fakeConn();
+		t.actor.send({ type: 'photo.incoming', conn: first, from: 'friend', offer: offer() });
+		t.actor.send({ type: 'photo.declinePeer' });
+		expect(t.actor.getSnapshot().matches({ inbox: 'idle' })).toBe(true);
+		const second = fakeConn();
+		t.actor.send({ type: 'photo.incoming', conn: second, from: 'friend', offer: offer() });
+		expect(t.replies).toEqual([
+			{ conn: first, reply: 'declined' },
+			{ conn: second, reply: 'declined' }
+		]);
+		expect(t.actor.getSnapshot().context.receiveFailure).toBeNull();
+
+		// Another call: asked again. The sender closes meanwhile: the question goes away.
+		t.actor.send({ type: 'photo.incoming', conn: fakeConn(), from: 'friend', offer: { ...offer(), callId: 'call-2' } });
+		t.fromAsk({ type: 'photo.offerWithdrawn' });
+		expect(t.actor.getSnapshot().matches({ inbox: 'idle' })).toBe(true);
+		expect(t.actor.getSnapshot().context.incoming).toBeNull();
+		// Nobody answers within consentTimeout: refused as declined, asked again next time.
+		const third = fakeConn();
+		t.actor.send({ type: 'photo.incoming', conn: third, from: 'friend', offer: { ...offer(), callId: 'call-2' } });
+		clock.increment(59_000);
+		expect(t.actor.getSnapshot().matches({ inbox: 'asking' })).toBe(true);
+		clock.increment(1_000);
+		expect(t.actor.getSnapshot().matches({ inbox: 'idle' })).toBe(true);
+		expect(t.replies.at(-1)).toEqual({ conn: third, reply: 'declined' });
+		t.actor.send({ type: 'photo.incoming', conn: fakeConn(), from: 'friend', offer: { ...offer(), callId: 'call-2' } });
+		expect(t.actor.getSnapshot().matches({ inbox: 'asking' })).toBe(true);
 	});
 
-	test('a receive that breaks off or cannot be stored fails with a reason', async () => {
+	test('limits: one photo over the per-photo bytes, and a call past its count or bytes, are refused with a message on both sides', async () => {
+		const t = setup();
+		const big = fakeConn();
+		t.actor.send({ type: 'photo.incoming', conn: big, from: 'friend', offer: offer(photoLimits.photoBytes + 1) });
+		expect(t.replies).toEqual([{ conn: big, reply: 'too-large' }]);
+		expect(t.actor.getSnapshot().matches({ inbox: 'failed' })).toBe(true);
+		expect(t.actor.getSnapshot().context.receiveFailure?.reason).toBe('refused-too-large');
+		// Exactly at the limit is fine.
+		acceptFirst(t, fakeConn(), offer(photoLimits.photoBytes));
+		expect(t.actor.getSnapshot().matches({ inbox: 'receiving' })).toBe(true);
+		t.fromReceiver({ type: 'photo.received', blob: new Blob([new Uint8Array(1)]) });
+		await waitFor(t.actor, (s) => s.matches({ inbox: 'received' }));
+
+		// Count: photoLimits.callPhotos in one call, then refused.
+		for (let n = 1; n < photoLimits.callPhotos; n++) {
+			acceptFirst(t, fakeConn(), offer(10));
+			t.fromReceiver({ type: 'photo.received', blob: new Blob([new Uint8Array(10)]) });
+			await waitFor(t.actor, (s) => s.matches({ inbox: 'received' }));
+		}
+		expect(t.actor.getSnapshot().context.callPhotos?.count).toBe(photoLimits.callPhotos);
+		const extra = fakeConn();
+		t.actor.send({ type: 'photo.incoming', conn: extra, from: 'friend', offer: offer(10) });
+		expect(t.replies.at(-1)).toEqual({ conn: extra, reply: 'limit' });
+		expect(t.actor.getSnapshot().context.receiveFailure?.reason).toBe('refused-limit');
+
+		// Bytes: a new call where the offers add up past callBytes.
+		const t2 = setup();
+		const o = (size: number) => ({ ...offer(size), callId: 'call-9' });
+		acceptFirst(t2, fakeConn(), o(photoLimits.photoBytes));
+		t2.fromReceiver({ type: 'photo.receiveFailed' }); // a failed one still counts its bytes
+		for (let n = 1; n < 6; n++) {
+			acceptFirst(t2, fakeConn(), o(photoLimits.photoBytes));
+			t2.fromReceiver({ type: 'photo.receiveFailed' });
+		}
+		expect(t2.actor.getSnapshot().context.callPhotos?.bytes).toBe(6 * photoLimits.photoBytes);
+		const over = fakeConn();
+		t2.actor.send({ type: 'photo.incoming', conn: over, from: 'friend', offer: o(photoLimits.callBytes - 6 * photoLimits.photoBytes + 1) });
+		expect(t2.replies.at(-1)).toEqual({ conn: over, reply: 'limit' });
+		const fits = fakeConn();
+		t2.actor.send({ type: 'photo.incoming', conn: fits, from: 'friend', offer: o(photoLimits.callBytes - 6 * photoLimits.photoBytes) });
+		expect(t2.actor.getSnapshot().matches({ inbox: 'receiving' })).toBe(true);
+	});
+
+	test('a malformed offer is refused as invalid without receiving', () => {
+		const t = setup();
+		const conn = fakeConn();
+		t.actor.send({ type: 'photo.incoming', conn, from: 'friend', offer: { ...offer(), type: 'text/html' } });
+		expect(t.replies).toEqual([{ conn, reply: 'invalid' }]);
+		expect(t.calls.receiveInputs).toHaveLength(0);
+		expect(t.actor.getSnapshot().matches({ inbox: 'idle' })).toBe(true);
+	});
+
+	test('bytes that are not an image, or too many pixels, are refused before anything is stored; the sender is told why', async () => {
+		let verdict = 'NotAnImageError';
+		const t = setup({
+			check: async () => {
+				throw domError(verdict);
+			}
+		});
+		const conn = acceptFirst(t);
+		t.fromReceiver({ type: 'photo.received', blob: new Blob([new Uint8Array(3)]) });
+		await waitFor(t.actor, (s) => s.matches({ inbox: 'failed' }));
+		expect(t.actor.getSnapshot().context.receiveFailure?.reason).toBe('refused-not-image');
+		expect(t.replies.at(-1)).toEqual({ conn, reply: 'not-image' });
+		expect(t.calls.saves).toHaveLength(0);
+		expect(t.actor.getSnapshot().context.incoming?.blob).toBeNull();
+
+		verdict = 'TooLargeError';
+		const huge = acceptFirst(t);
+		t.fromReceiver({ type: 'photo.received', blob: new Blob([new Uint8Array(3)]) });
+		await waitFor(t.actor, (s) => s.matches({ inbox: 'failed' }) && s.context.receiveFailure?.reason === 'refused-too-large');
+		expect(t.replies.at(-1)).toEqual({ conn: huge, reply: 'too-large' });
+		expect(t.calls.saves).toHaveLength(0);
+	});
+
+	test('a receive that breaks off, or cannot be stored, fails with a reason; the sender hears "not-saved"', async () => {
 		let full = false;
-		const { actor, fromReceiver } = setup({
+		const t = setup({
 			save: async (input) => {
 				if (full) throw domError('QuotaExceededError');
 				return record({ blob: input.blob });
 			}
 		});
-		actor.send({ type: 'photo.incoming', conn: fakeConn(), from: 'friend', offer: offer() });
-		fromReceiver({ type: 'photo.receiveFailed' });
-		expect(actor.getSnapshot().context.receiveFailure?.reason).toBe('transfer-failed');
+		acceptFirst(t);
+		t.fromReceiver({ type: 'photo.receiveFailed' });
+		expect(t.actor.getSnapshot().context.receiveFailure?.reason).toBe('transfer-failed');
 		full = true;
-		actor.send({ type: 'photo.incoming', conn: fakeConn(), from: 'friend', offer: offer() });
-		fromReceiver({ type: 'photo.received', blob: new Blob([new Uint8Array(3)]) });
-		await waitFor(actor, (s) => s.matches({ inbox: 'failed' }));
-		expect(actor.getSnapshot().context.receiveFailure?.reason).toBe('storage-full');
+		const conn = acceptFirst(t);
+		t.fromReceiver({ type: 'photo.received', blob: new Blob([new Uint8Array(3)]) });
+		await waitFor(t.actor, (s) => s.matches({ inbox: 'failed' }) && s.context.receiveFailure?.reason === 'storage-full');
+		expect(t.replies.at(-1)).toEqual({ conn, reply: 'not-saved' });
+		t.actor.send({ type: 'photo.dismiss' });
+		expect(t.actor.getSnapshot().matches({ inbox: 'idle' })).toBe(true);
+		expect(t.actor.getSnapshot().context.receiveFailure).toBeNull();
+	});
+
+	test('the sender: asked → waits for consent (then a deadline); every byte out → confirming until "done"; too large → refused at once', async () => {
+		const clock = new SimulatedClock();
+		const photo = record({ size: 100 });
+		const huge = record({ size: photoLimits.photoBytes + 1 });
+		const t = setup({ clock, load: async () => [photo, huge] });
+		await waitFor(t.actor, (s) => s.matches({ library: 'ready' }));
+		t.actor.send({ type: 'photo.send', photoId: huge.id, peer, to: 'friend', callId: 'c' });
+		expect(t.actor.getSnapshot().context.sendFailure?.reason).toBe('too-large');
+		expect(t.calls.sendInputs).toHaveLength(0);
+
+		t.actor.send({ type: 'photo.send', photoId: photo.id, peer, to: 'friend', callId: 'c' });
+		t.fromSender({ type: 'photo.sendAsking' });
+		expect(t.actor.getSnapshot().matches({ outbox: { sending: 'awaitingConsent' } })).toBe(true);
+		clock.increment(30_000); // past connectTimeout: still waiting for the person
+		expect(t.actor.getSnapshot().matches({ outbox: { sending: 'awaitingConsent' } })).toBe(true);
+		t.fromSender({ type: 'photo.sendOpen' });
+		t.fromSender({ type: 'photo.sendProgress', sent: 60, total: 100 });
+		expect(t.actor.getSnapshot().matches({ outbox: { sending: 'transferring' } })).toBe(true);
+		t.fromSender({ type: 'photo.sendProgress', sent: 100, total: 100 });
+		expect(t.actor.getSnapshot().matches({ outbox: { sending: 'confirming' } })).toBe(true);
+		clock.increment(30_000); // past transferStall: the receiver is storing
+		expect(t.actor.getSnapshot().matches({ outbox: { sending: 'confirming' } })).toBe(true);
+		t.fromSender({ type: 'photo.sent' });
+		expect(t.actor.getSnapshot().matches({ outbox: 'sent' })).toBe(true);
+
+		t.actor.send({ type: 'photo.send', photoId: photo.id, peer, to: 'friend', callId: 'c' });
+		t.fromSender({ type: 'photo.sendAsking' });
+		clock.increment(65_000);
+		expect(t.actor.getSnapshot().context.sendFailure?.reason).toBe('peer-declined');
+		t.actor.send({ type: 'photo.send', photoId: photo.id, peer, to: 'friend', callId: 'c' });
+		t.fromSender({ type: 'photo.sendOpen' });
+		t.fromSender({ type: 'photo.sendProgress', sent: 100, total: 100 });
+		clock.increment(60_000);
+		expect(t.actor.getSnapshot().context.sendFailure?.reason).toBe('transfer-failed');
 	});
 });
 
@@ -371,9 +549,11 @@ describe('photo machine: model-based paths', () => {
 				loadPhotos: fromPromise(never<PhotoRecord[]>),
 				deletePhoto: fromPromise(never<string>),
 				sendPhoto: fromCallback(() => () => {}),
-				receivePhoto: fromCallback(() => () => {})
+				receivePhoto: fromCallback(() => () => {}),
+				askAboutOffer: fromCallback(() => () => {}),
+				checkPhoto: fromPromise(never<CheckedPhoto>)
 			},
-			actions: { refuseIncoming: () => {} },
+			actions: { refuseOffer: () => {}, replyIncoming: () => {} },
 			// The model tells states apart by value only, so a stream set by `photo.stream` (a
 			// context change) would be forgotten: the camera is taken as live here.
 			guards: { hasStream: () => true }
@@ -397,11 +577,18 @@ describe('photo machine: model-based paths', () => {
 			{ type: 'photo.delete', id: 'only' },
 			{ type: 'xstate.done.actor.deletePhoto', output: 'only' },
 			{ type: 'photo.send', photoId: 'only', peer, to: 'friend', callId: 'c' },
+			{ type: 'photo.sendAsking' },
 			{ type: 'photo.sendOpen' },
+			{ type: 'photo.sendProgress', sent: 10, total: 10 },
 			{ type: 'photo.sent' },
 			{ type: 'photo.sendFailed', reason: 'transfer-failed' },
 			{ type: 'photo.incoming', conn: fakeConn(), from: 'friend', offer: offer() },
+			{ type: 'photo.acceptPeer' },
+			{ type: 'photo.declinePeer' },
+			{ type: 'photo.offerWithdrawn' },
 			{ type: 'photo.received', blob },
+			{ type: 'xstate.done.actor.checkPhoto', output: { blob, type: 'image/png', width: 1, height: 1 } },
+			{ type: 'xstate.error.actor.checkPhoto', error: domError('NotAnImageError') },
 			{ type: 'photo.receiveFailed' },
 			{ type: 'xstate.done.actor.storeReceived', output: record({ source: 'received', from: 'friend' }) }
 		] as never[]);
@@ -416,7 +603,10 @@ describe('photo offers and the transfer protocol', () => {
 		expect(isPhotoOffer(offer())).toBe(true);
 		expect(isPhotoOffer({ ...offer(), type: 'text/html' })).toBe(false);
 		expect(isPhotoOffer({ ...offer(), size: 0 })).toBe(false);
-		expect(isPhotoOffer({ ...offer(), size: 51 * 1024 * 1024 })).toBe(false);
+		expect(isPhotoOffer({ ...offer(), size: 1.5 })).toBe(false);
+		expect(isPhotoOffer({ ...offer(), size: 2 ** 32 })).toBe(false);
+		// Well-formed but over the per-photo limit: the machine refuses it, with a message.
+		expect(isPhotoOffer({ ...offer(), size: photoLimits.photoBytes + 1 })).toBe(true);
 		expect(isPhotoOffer({ ...offer(), name: 'x'.repeat(201) })).toBe(false);
 		expect(isPhotoOffer(null)).toBe(false);
 	});
@@ -516,9 +706,11 @@ describe('photo offers and the transfer protocol', () => {
 			{ peer: peerStub, to: 'friend', callId: 'c', photo: { blob, name: 'n.png', type: 'image/png', size } },
 			(e) => sentEvents.push(e)
 		);
-		const stopReceive = startReceive({ conn: b as unknown as DataConnection, offer: { callId: 'c', name: 'n.png', size, type: 'image/png' } }, (e) =>
-			gotEvents.push(e)
-		);
+		const stopReceive = startReceive({ conn: b as unknown as DataConnection, offer: { callId: 'c', name: 'n.png', size, type: 'image/png' } }, (e) => {
+			gotEvents.push(e);
+			// The machine checks and stores it, then answers on the same connection.
+			if (e.type === 'photo.received') replyPhoto(b as unknown as DataConnection, { t: 'done' });
+		});
 		openBoth();
 		// Let the sender fill the channel up to the mark, then drain in slices.
 		for (let round = 0; round < 200 && !sentEvents.some((e) => e.type === 'photo.sent'); round++) {
@@ -550,8 +742,9 @@ describe('photo offers and the transfer protocol', () => {
 			(e) => events.push(e)
 		);
 		refused.openBoth();
-		refused.b.send(JSON.stringify({ t: 'refuse' }));
-		expect(events).toEqual([{ type: 'photo.sendFailed', reason: 'peer-unreachable' }]);
+		refused.b.send(JSON.stringify({ t: 'asking' }));
+		refused.b.send(JSON.stringify({ t: 'refuse', why: 'declined' }));
+		expect(events).toEqual([{ type: 'photo.sendAsking' }, { type: 'photo.sendFailed', reason: 'peer-declined' }]);
 
 		const cut = pipe();
 		const events2: { type: string; reason?: string }[] = [];

@@ -391,7 +391,7 @@ describe('session with its real photo loader and refusal', () => {
 		const sent: unknown[] = [];
 		const conn = { peer: 'stranger', open: true, send: (data: unknown) => sent.push(data), on: () => {}, close: vi.fn() } as unknown as DataConnection;
 		actor.send({ type: 'signaling.photo', from: 'stranger', conn, offer: offer() });
-		await vi.waitFor(() => expect(sent).toEqual([JSON.stringify({ t: 'refuse' })]));
+		await vi.waitFor(() => expect(sent).toEqual([JSON.stringify({ t: 'refuse', why: 'invalid' })]));
 		expect(actor.getSnapshot().context.photoLoading).toBe(false);
 		actor.stop();
 	});
