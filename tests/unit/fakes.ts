@@ -1,6 +1,6 @@
 /** Small stand-ins for browser media objects so machines run under Node. */
 import { getShortestPaths, getStateNodes } from 'xstate/graph';
-import { createActor, fromCallback, type AnyStateMachine, type EventObject, type StateNode } from 'xstate';
+import { createActor, fromCallback, type AnyActorRef, type AnyStateMachine, type EventObject, type StateNode } from 'xstate';
 import { callMachine } from '$machines/call.machine';
 
 export class FakeTrack {
@@ -69,7 +69,10 @@ function activePaths(value: unknown, prefix: string[] = []): string[] {
 export function replayShortestPaths<TEvent extends EventObject>(
 	machine: AnyStateMachine,
 	events: TEvent[],
-	input?: unknown
+	input?: unknown,
+	/** After every step: what the system did that this state promises, as violations (empty
+	 * when it holds). This is the model-based part: the graph only picks the paths. */
+	check?: (snapshot: ReturnType<AnyActorRef['getSnapshot']>, active: string[]) => string[]
 ): { reached: Set<string>; paths: number; mismatches: string[] } {
 	// createTestModel refuses machines that invoke; the path generator itself does not.
 	const paths = getShortestPaths(machine, {
@@ -84,7 +87,11 @@ export function replayShortestPaths<TEvent extends EventObject>(
 		actor.start();
 		for (const step of path.steps) {
 			if (step.event.type !== 'xstate.init') actor.send(step.event);
-			activePaths(actor.getSnapshot().value).forEach((p) => reached.add(p));
+			const active = activePaths(actor.getSnapshot().value);
+			active.forEach((p) => reached.add(p));
+			for (const violation of check?.(actor.getSnapshot(), active) ?? []) {
+				mismatches.push(`${path.steps.map((st) => st.event.type).join(' → ')}: ${violation}`);
+			}
 		}
 		const expected = JSON.stringify(path.state.value);
 		const actual = JSON.stringify(actor.getSnapshot().value);

@@ -540,8 +540,10 @@ describe('photo machine: sending and receiving', () => {
 });
 
 describe('photo machine: model-based paths', () => {
-	test('shortest paths replay on the real actor and reach every state', () => {
-		const inert = photoMachine.provide({
+	test('every state reached by the shortest paths keeps its promise about what the system did', () => {
+		// Effects the fakes record; the check below reads them with the snapshot after each step.
+		const replies: { conn: unknown; reply: string }[] = [];
+		const machine = photoMachine.provide({
 			actors: {
 				takePhoto: fromPromise(never<Shot>),
 				grabFrame: fromPromise(never<Shot>),
@@ -553,45 +555,80 @@ describe('photo machine: model-based paths', () => {
 				askAboutOffer: fromCallback(() => () => {}),
 				checkPhoto: fromPromise(never<CheckedPhoto>)
 			},
-			actions: { refuseOffer: () => {}, replyIncoming: () => {} },
+			actions: {
+				refuseOffer: ({ event }, why) => replies.push({ conn: (event as { conn?: unknown }).conn, reply: why as string }),
+				replyIncoming: ({ context }, reply) => replies.push({ conn: context.incoming?.conn, reply: reply as string })
+			},
 			// The model tells states apart by value only, so a stream set by `photo.stream` (a
 			// context change) would be forgotten: the camera is taken as live here.
 			guards: { hasStream: () => true }
 		});
 		const one = record({ id: 'only' });
 		const blob = new Blob([new Uint8Array(3)]);
-		const { reached, mismatches, paths } = replayShortestPaths(inert, [
-			{ type: 'photo.stream', stream: videoStream() },
-			{ type: 'photo.take' },
-			{ type: 'xstate.done.actor.takePhoto', output: shot() },
-			{ type: 'xstate.error.actor.takePhoto', error: domError('NotSupportedError') },
-			{ type: 'xstate.done.actor.grabFrame', output: shot('video') },
-			{ type: 'xstate.error.actor.grabFrame', error: domError('EncodingError') },
-			{ type: 'xstate.done.actor.savePhoto', output: one },
-			{ type: 'xstate.error.actor.savePhoto', error: domError('QuotaExceededError') },
-			{ type: 'photo.retrySave' },
-			{ type: 'photo.dismiss' },
-			{ type: 'xstate.done.actor.loadPhotos', output: [one] },
-			{ type: 'xstate.error.actor.loadPhotos', error: domError('InvalidStateError') },
-			{ type: 'photo.reload' },
-			{ type: 'photo.delete', id: 'only' },
-			{ type: 'xstate.done.actor.deletePhoto', output: 'only' },
-			{ type: 'photo.send', photoId: 'only', peer, to: 'friend', callId: 'c' },
-			{ type: 'photo.sendAsking' },
-			{ type: 'photo.sendOpen' },
-			{ type: 'photo.sendProgress', sent: 10, total: 10 },
-			{ type: 'photo.sent' },
-			{ type: 'photo.sendFailed', reason: 'transfer-failed' },
-			{ type: 'photo.incoming', conn: fakeConn(), from: 'friend', offer: offer() },
-			{ type: 'photo.acceptPeer' },
-			{ type: 'photo.declinePeer' },
-			{ type: 'photo.offerWithdrawn' },
-			{ type: 'photo.received', blob },
-			{ type: 'xstate.done.actor.checkPhoto', output: { blob, type: 'image/png', width: 1, height: 1 } },
-			{ type: 'xstate.error.actor.checkPhoto', error: domError('NotAnImageError') },
-			{ type: 'photo.receiveFailed' },
-			{ type: 'xstate.done.actor.storeReceived', output: record({ source: 'received', from: 'friend' }) }
-		] as never[]);
+		type Snap = ReturnType<ReturnType<typeof createActor<typeof machine>>['getSnapshot']>;
+		const running = (s: Snap, id: string) => !!(s.children as Record<string, unknown>)[id];
+		/** What each state promises; checked after every step of every path. */
+		const promises: Record<string, (s: Snap) => boolean> = {
+			'shutter.taking.imageCapture': (s) => running(s, 'takePhoto') && s.context.shots > 0 && !s.context.shutterFailure,
+			'shutter.taking.fallback': (s) => running(s, 'grabFrame') && !running(s, 'takePhoto'),
+			'shutter.saving': (s) => running(s, 'savePhoto') && !!s.context.pending,
+			'shutter.saved': (s) => !!s.context.lastSaved && s.context.photos.some((p) => p.id === s.context.lastSaved) && !s.context.pending,
+			'shutter.failed': (s) => !!s.context.shutterFailure,
+			'library.loading': (s) => running(s, 'loadPhotos'),
+			'library.deleting': (s) => running(s, 'deletePhoto') && !!s.context.deleting,
+			'library.failed': (s) => !!s.context.libraryFailure,
+			'outbox.sending': (s) => running(s, 'sendPhoto') && !!s.context.outgoing && !s.context.sendFailure,
+			'outbox.sent': (s) => !!s.context.outgoing && s.context.outgoing.sent === s.context.outgoing.total,
+			'outbox.failed': (s) => !!s.context.sendFailure && !running(s, 'sendPhoto'),
+			'inbox.idle': (s) => !s.context.incoming,
+			'inbox.asking': (s) => running(s, 'askAboutOffer') && !running(s, 'receivePhoto') && !!s.context.incoming && s.context.callPhotos?.consent === 'unasked',
+			'inbox.receiving': (s) =>
+				running(s, 'receivePhoto') && s.context.callPhotos?.consent === 'accepted' && (s.context.callPhotos?.count ?? 0) > 0,
+			'inbox.checking': (s) => running(s, 'checkPhoto') && !!s.context.incoming?.blob,
+			'inbox.storing': (s) => running(s, 'storeReceived') && !!s.context.incoming?.checked && !s.context.incoming.blob,
+			'inbox.received': (s) =>
+				replies.at(-1)?.reply === 'done' && replies.at(-1)?.conn === s.context.incoming?.conn && s.context.photos[0]?.id === s.context.lastReceived,
+			'inbox.failed': (s) => !!s.context.receiveFailure && !s.context.incoming?.blob
+		};
+		const check = (s: Snap, active: string[]) =>
+			active.filter((p) => promises[p] && !promises[p](s)).map((p) => `${p} broke its promise`);
+		const { reached, mismatches, paths } = replayShortestPaths(
+			machine,
+			[
+				{ type: 'photo.stream', stream: videoStream() },
+				{ type: 'photo.take' },
+				{ type: 'xstate.done.actor.takePhoto', output: shot() },
+				{ type: 'xstate.error.actor.takePhoto', error: domError('NotSupportedError') },
+				{ type: 'xstate.done.actor.grabFrame', output: shot('video') },
+				{ type: 'xstate.error.actor.grabFrame', error: domError('EncodingError') },
+				{ type: 'xstate.done.actor.savePhoto', output: one },
+				{ type: 'xstate.error.actor.savePhoto', error: domError('QuotaExceededError') },
+				{ type: 'photo.retrySave' },
+				{ type: 'photo.dismiss' },
+				{ type: 'xstate.done.actor.loadPhotos', output: [one] },
+				{ type: 'xstate.error.actor.loadPhotos', error: domError('InvalidStateError') },
+				{ type: 'photo.reload' },
+				{ type: 'photo.delete', id: 'only' },
+				{ type: 'xstate.done.actor.deletePhoto', output: 'only' },
+				{ type: 'photo.send', photoId: 'only', peer, to: 'friend', callId: 'c' },
+				{ type: 'photo.sendAsking' },
+				{ type: 'photo.sendOpen' },
+				{ type: 'photo.sendProgress', sent: 10, total: 10 },
+				{ type: 'photo.sent' },
+				{ type: 'photo.sendFailed', reason: 'transfer-failed' },
+				{ type: 'photo.incoming', conn: fakeConn(), from: 'friend', offer: offer() },
+				{ type: 'photo.acceptPeer' },
+				{ type: 'photo.declinePeer' },
+				{ type: 'photo.offerWithdrawn' },
+				{ type: 'photo.received', blob },
+				{ type: 'xstate.done.actor.checkPhoto', output: { blob, type: 'image/png', width: 1, height: 1 } },
+				{ type: 'xstate.error.actor.checkPhoto', error: domError('NotAnImageError') },
+				{ type: 'photo.receiveFailed' },
+				{ type: 'xstate.done.actor.storeReceived', output: record({ source: 'received', from: 'friend' }) }
+			] as never[],
+			undefined,
+			check as never
+		);
 		expect(mismatches).toEqual([]);
 		expect(paths).toBeGreaterThan(0);
 		expect([...reached].sort()).toEqual(allStatePaths(photoMachine).sort());
