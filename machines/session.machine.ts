@@ -14,10 +14,22 @@ import type { PhotoOffer } from './actors/photo-offer';
 export const peerIdPattern = /^[A-Za-z0-9]+(?:[ _-][A-Za-z0-9]+)*$/;
 
 /** Why a dial was refused before any call existed; the views translate it. */
-export type DialError = 'empty' | 'tooLong' | 'invalid' | 'notConnected';
+export type DialError = 'empty' | 'tooLong' | 'invalid' | 'notConnected' | 'self';
+
+/** What a person pastes into the ID field: an ID, or a share link (any URL with `?call=<id>`),
+ * which stands for the ID in it. */
+export function dialTarget(raw: string): string {
+	const text = raw.trim();
+	if (!/^https?:\/\//i.test(text)) return text;
+	try {
+		return new URL(text).searchParams.get('call')?.trim() || text;
+	} catch {
+		return text;
+	}
+}
 
 export function validatePeerId(raw: string): { ok: true; id: string } | { ok: false; reason: DialError } {
-	const id = raw.trim();
+	const id = dialTarget(raw);
 	if (!id) return { ok: false, reason: 'empty' };
 	if (id.length > 64) return { ok: false, reason: 'tooLong' };
 	if (!peerIdPattern.test(id)) return { ok: false, reason: 'invalid' };
@@ -151,6 +163,11 @@ export const sessionMachine = setup({
 			assertEvent(event, 'call.dial');
 			return !validatePeerId(event.peerId).ok;
 		},
+		/** Calling your own ID would only ever be "busy": refused with its own reason. */
+		dialingSelf: ({ context, event }) => {
+			assertEvent(event, 'call.dial');
+			return !!context.peer?.id && dialTarget(event.peerId) === context.peer.id;
+		},
 		signalingOpen: ({ context }) => !!context.peer && !context.peer.disconnected,
 		cameraDenied: ({ event }) => {
 			assertEvent(event, 'capture.failed');
@@ -192,7 +209,7 @@ export const sessionMachine = setup({
 					systemId: 'call',
 					input: {
 						direction: 'outgoing',
-						remoteId: event.peerId.trim(),
+						remoteId: dialTarget(event.peerId),
 						callId: newCallId(),
 						peer: context.peer,
 						localStream: context.localStream
@@ -345,6 +362,7 @@ export const sessionMachine = setup({
 						},
 						'call.dial': [
 							{ guard: 'invalidDial', actions: 'assignDialError' },
+							{ guard: 'dialingSelf', actions: assign({ dialError: 'self' }) },
 							{ guard: 'signalingOpen', target: 'active', actions: ['stopCall', 'spawnOutgoing'] },
 							{ actions: 'assignDialError', description: 'Signaling is not open: nothing to place it on' }
 						],

@@ -34,6 +34,7 @@ const en = {
 	'dial.empty': 'Enter the ID of the person to call.',
 	'dial.tooLong': 'That ID is too long (at most 64 characters).',
 	'dial.notConnected': 'Not connected to the signaling server yet. Try again in a moment.',
+	'dial.self': 'That is your own ID. Share it with the person who should call you, or enter theirs.',
 	'incoming.title': 'Incoming call',
 	'incoming.from': 'from {id}',
 	'call.accept': 'Accept',

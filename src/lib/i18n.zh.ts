@@ -31,6 +31,7 @@ export const zh: Catalog = {
 	'dial.empty': '请输入要呼叫的人的 ID。',
 	'dial.tooLong': 'ID 太长（最多 64 个字符）。',
 	'dial.notConnected': '尚未连接到信令服务器，请稍后再试。',
+	'dial.self': '这是你自己的 ID。请把它分享给要呼叫你的人，或输入对方的 ID。',
 	'incoming.title': '来电',
 	'incoming.from': '来自 {id}',
 	'call.accept': '接听',

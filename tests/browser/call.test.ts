@@ -122,6 +122,26 @@ describe('calls between two real pages through the embedded PeerServer', () => {
 		await closeAll(a, b);
 	});
 
+	test('a share link pasted into the ID field dials the ID in it; the fresh IDs are readable words; your own link is refused', async () => {
+		const a = await openAppPage(env.browser, env.server.url);
+		const b = await openAppPage(env.browser, env.server.url);
+		const bId = await peerIdOf(b);
+		expect(bId).toMatch(/^[a-z]+-[a-z]+-\d{4}$/);
+		const aLink = await a.getByTestId('share-link').evaluate((el) => (el as HTMLInputElement).value || (el as HTMLAnchorElement).href);
+		await a.getByTestId('dial-input').fill(aLink);
+		await a.getByTestId('dial').click();
+		await expect.poll(() => textOf(a, 'error')).toContain('your own ID');
+		expect(await stateOf(a, 'call')).toBe('idle');
+		const bLink = await b.getByTestId('share-link').evaluate((el) => (el as HTMLInputElement).value || (el as HTMLAnchorElement).href);
+		expect(bLink).toContain(`?call=${bId}`);
+		await a.getByTestId('dial-input').fill(bLink);
+		await a.getByTestId('dial').click();
+		await waitForState(b, 'call', 'ringing');
+		await b.getByTestId('decline').click();
+		await a.context().close();
+		await b.context().close();
+	});
+
 	test('a /?call= link fills the dial box as text, markup and all', async () => {
 		const context = await env.browser.newContext({ viewport: { width: 390, height: 844 } });
 		const page = await context.newPage();

@@ -77,7 +77,8 @@ describe('a stock PeerJS client sees what the stock PeerServer gives it', () => 
 		const wrongKey = track(await connect(url, 'carol', 'tc', { key: 'nope' }));
 		log.push(await wrongKey.next(() => true));
 		const res = await fetch(`${url}/peerjs/peerjs/id`);
-		log.push({ id: /^[0-9a-f-]{36}$/.test(await res.text()), type: res.headers.get('content-type') });
+		// The reference hands out UUIDs, ours words and digits: both are fresh valid PeerJS IDs.
+		log.push({ id: /^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(await res.text()), type: res.headers.get('content-type') });
 		return log;
 	}
 
@@ -212,6 +213,23 @@ describe('IDs have owners', () => {
 		const file = fs.readFileSync(path.join(dataDir, 'ids.jsonl'), 'utf8');
 		expect(file).toContain('"alice"');
 		expect(file).not.toContain('secret');
+	});
+
+	it('a fresh ID is words and digits a person can read out: ≤ 24 chars of a-z, 0-9 and dashes, a stock client registers with one', async () => {
+		const s = await server({ rateLimit: false }); // 200 requests from one address in a moment
+		const ids = new Set<string>();
+		for (let i = 0; i < 200; i++) {
+			const id = await (await fetch(`${s.url}/peerjs/peerjs/id`)).text();
+			expect(id).toMatch(/^[a-z]+-[a-z]+-\d{4}$/);
+			expect(id.length).toBeLessThanOrEqual(24);
+			ids.add(id);
+		}
+		expect(ids.size).toBeGreaterThan(195); // a few clashes in 200 would mean too little entropy
+		// Registered with one, a stock client works as with a UUID.
+		const [first, second] = [...ids];
+		const a = track(await register(s.url, first, 'ta'));
+		const b = track(await register(s.url, second, 'tb'));
+		await relayWorks(a, b, first, second);
 	});
 
 	it('a second server on the same data folder is refused', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test, vi } from 'vitest';
 import { createActor, createMachine, fromCallback, waitFor, type AnyActorRef } from 'xstate';
-import { sessionMachine, validatePeerId } from '$machines/session.machine';
+import { dialTarget, sessionMachine, validatePeerId } from '$machines/session.machine';
 import type { DataConnection, MediaConnection, Peer } from 'peerjs';
 import type { PhotoOffer } from '$machines/actors/photo-offer';
 import { inertCall, videoStream } from './fakes';
@@ -198,6 +198,31 @@ describe('session machine', () => {
 		expect(actor.getSnapshot().context.call).toBeNull();
 		expect(actor.getSnapshot().children.call).toBeUndefined();
 		expect(actor.system.get('call')).toBeUndefined();
+	});
+
+	test('a pasted share link dials the ID in it; your own ID is refused with its own reason', () => {
+		const { actor } = setup();
+		const me = { id: 'calm-otter-4821', disconnected: false, destroyed: false } as unknown as Peer;
+		actor.send({ type: 'signaling.peer', peer: me });
+		actor.send({ type: 'call.dial', peerId: ' https://cam.example/?call=calm-otter-4821 ' });
+		expect(actor.getSnapshot().context.dialError).toBe('self');
+		expect(actor.getSnapshot().context.call).toBeNull();
+		actor.send({ type: 'call.dial', peerId: 'calm-otter-4821' });
+		expect(actor.getSnapshot().context.dialError).toBe('self');
+		actor.send({ type: 'call.dial', peerId: 'https://cam.example/?call=<b>x</b>' });
+		expect(actor.getSnapshot().context.dialError).toBe('invalid');
+		actor.send({ type: 'call.dial', peerId: 'http://192.168.1.20:8080/?call=%20brave-fox-0042&x=1' });
+		expect(actor.getSnapshot().context.call!.getSnapshot().context.remoteId).toBe('brave-fox-0042');
+	});
+
+	test('dialTarget: links with ?call= give their ID; anything else is taken as typed', () => {
+		expect(dialTarget('https://a.example/?call=wise-owl-1234')).toBe('wise-owl-1234');
+		expect(dialTarget('HTTPS://a.example/x?y=1&call=wise-owl-1234#z')).toBe('wise-owl-1234');
+		expect(dialTarget('https://a.example/')).toBe('https://a.example/');
+		expect(dialTarget('https://a.example/?call=')).toBe('https://a.example/?call=');
+		expect(dialTarget('https://[bad')).toBe('https://[bad');
+		expect(dialTarget('  wise-owl-1234 ')).toBe('wise-owl-1234');
+		expect(dialTarget('ftp://a.example/?call=x')).toBe('ftp://a.example/?call=x');
 	});
 
 	test('validatePeerId follows PeerJS ID rules', () => {

@@ -9,7 +9,7 @@
 // Every frame is checked (protocol.js) and rebuilt before it is relayed; a bad one costs its
 // sender an ERROR, never anyone else anything. Limits are per remote address (limits.js) plus a
 // global peer cap; IDs have owners (reservations.js).
-import { randomUUID } from 'node:crypto';
+import { readableId } from './words.js';
 import express from 'express';
 import { WebSocketServer, WebSocket } from 'ws';
 import { Errors, MAX_FRAME_BYTES, isValidId, isValidToken, parseClientMessage } from './protocol.js';
@@ -375,8 +375,9 @@ export function createSignaling(options) {
 	});
 	router.get('/:key/id', (req, res) => {
 		if (req.params.key !== key) return void res.status(404).type('text').send('Unknown key');
-		let id = randomUUID();
-		while (clients.has(id) || store.live(id)) id = randomUUID();
+		// Words and digits a person can read out; drawn again while held or reserved.
+		let id = readableId();
+		while (clients.has(id) || store.live(id)) id = readableId();
 		res.type('html').send(id);
 	});
 	router.get('/:key/peers', (_req, res) => void res.sendStatus(401));
