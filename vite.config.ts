@@ -36,6 +36,8 @@ export default defineConfig({
 			kit: { adapterFallback: 'index.html', spa: true },
 			workbox: {
 				clientsClaim: true,
+				// The notification tap handler (static/sw-notify.js) for incoming calls.
+				importScripts: ['/sw-notify.js'],
 				globPatterns: ['**/*.{js,css,html,svg,png,webmanifest,json}'],
 				globIgnores: ['signaling.json'],
 				navigateFallback: '/index.html',

@@ -5,6 +5,7 @@ import { mediaCall, type MediaEvent } from './actors/call';
 import { microphone, type MicEvent } from './actors/media';
 import { sendControl, type ControlMessage } from './actors/signaling';
 import { iceMachine } from './ice.machine';
+import { ring, ringBack } from './actors/alert';
 
 export interface CallInput {
 	direction: 'outgoing' | 'incoming';
@@ -152,14 +153,16 @@ export const callMachine = setup({
 		events: {} as CallEvent,
 		input: {} as CallInput
 	},
-	actors: { mediaCall, microphone, ice: iceMachine },
+	actors: { mediaCall, microphone, ice: iceMachine, ring, ringBack },
 	guards: {
 		isOutgoing: ({ context }) => context.direction === 'outgoing',
 		canRedial: ({ context }) => context.direction === 'outgoing' && context.recoveries < recoveryLimit,
 		signalingIs: ({ event }, state: RTCSignalingState) =>
 			event.type === 'media.signalingState' && event.state === state,
 		controlIs: ({ event }, type: ControlMessage['type']) =>
-			event.type === 'call.control' && event.message.type === type
+			event.type === 'call.control' && event.message.type === type,
+		cancelledForTimeout: ({ event }) =>
+			event.type === 'call.control' && event.message.type === 'cancel' && event.message.why === 'timeout'
 	},
 	delays: {
 		/** How long an outgoing call rings before giving up (and how long we ring). */
@@ -235,7 +238,9 @@ export const callMachine = setup({
 			enqueue.sendTo('media', { type: 'media.camera', off: cameraOff });
 		}),
 		sendDecline: ({ context }) => sendControl(context.peer, context.remoteId, { type: 'decline', callId: context.callId }),
-		sendCancel: ({ context }) => sendControl(context.peer, context.remoteId, { type: 'cancel', callId: context.callId }),
+		/** `timeout`: nobody answered (the callee's missed call says so), else we hung up. */
+		sendCancel: ({ context }, why: 'timeout' | 'hangup') =>
+			sendControl(context.peer, context.remoteId, { type: 'cancel', callId: context.callId, ...(why === 'timeout' ? { why } : {}) }),
 		/** Swapped in unit tests: lets the session follow the call in its own chart. */
 		reportPhase: sendParent((_, phase: CallPhase) => ({ type: 'call.phase', phase })),
 		/** Swapped in unit tests: lets the session record how the call ended. */
@@ -301,10 +306,11 @@ export const callMachine = setup({
 			initial: 'microphone',
 			entry: { type: 'reportPhase', params: 'setup' },
 			after: {
-				ringTimeout: { target: 'ended', actions: [{ type: 'end', params: 'no-answer' }, 'sendCancel'] }
+				ringTimeout: { target: 'ended', actions: [{ type: 'end', params: 'no-answer' }, { type: 'sendCancel', params: 'timeout' }] }
 			},
+			invoke: { src: 'ringBack', id: 'ringBack' },
 			on: {
-				'call.hangup': { target: 'ended', actions: [{ type: 'end', params: 'hung-up' }, 'sendCancel', 'closeMedia'] },
+				'call.hangup': { target: 'ended', actions: [{ type: 'end', params: 'hung-up' }, { type: 'sendCancel', params: 'hangup' }, 'closeMedia'] },
 				'call.control': [
 					{ guard: { type: 'controlIs', params: 'decline' }, target: 'ended', actions: { type: 'end', params: 'declined' } },
 					{ guard: { type: 'controlIs', params: 'busy' }, target: 'ended', actions: { type: 'end', params: 'busy' } }
@@ -327,6 +333,7 @@ export const callMachine = setup({
 		},
 		ringing: {
 			entry: { type: 'reportPhase', params: 'ringing' },
+			invoke: { src: 'ring', id: 'ring', input: ({ context }) => ({ from: context.remoteId }) },
 			after: {
 				ringTimeout: { target: 'ended', actions: { type: 'end', params: 'missed' } }
 			},
@@ -334,12 +341,20 @@ export const callMachine = setup({
 				'call.accept': '#call.connecting',
 				'call.decline': { target: 'ended', actions: [{ type: 'end', params: 'declined-by-me' }, 'sendDecline', 'closeMedia'] },
 				'call.hangup': { target: 'ended', actions: [{ type: 'end', params: 'declined-by-me' }, 'sendDecline', 'closeMedia'] },
-				'call.control': {
-					guard: { type: 'controlIs', params: 'cancel' },
-					target: 'ended',
-					actions: { type: 'end', params: 'missed' },
-					description: 'The caller gave up while we were ringing'
-				},
+				'call.control': [
+					{
+						guard: 'cancelledForTimeout',
+						target: 'ended',
+						actions: { type: 'end', params: 'missed' },
+						description: "Nobody answered in the caller's time"
+					},
+					{
+						guard: { type: 'controlIs', params: 'cancel' },
+						target: 'ended',
+						actions: { type: 'end', params: 'missed-cancelled' },
+						description: 'The caller hung up while we were ringing'
+					}
+				],
 				'media.closed': { target: 'ended', actions: { type: 'end', params: 'missed' } }
 			}
 		},

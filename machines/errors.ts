@@ -145,8 +145,10 @@ export type CallEndReason =
 	| 'busy'
 	/** Nobody answered within `ringTimeout`. */
 	| 'no-answer'
-	/** The caller gave up while this side was ringing. */
+	/** Nobody answered in time (ours, or the caller's that ran out first). */
 	| 'missed'
+	/** The caller hung up while this side was ringing. */
+	| 'missed-cancelled'
 	/** The signaling server knows no peer with that ID. */
 	| 'peer-unavailable'
 	/** Media stopped and recovery did not bring it back. */
@@ -165,7 +167,8 @@ export const callMessages: Record<CallEndReason, string> = {
 	'negotiation-failed': 'The call could not be set up between these two browsers.',
 	busy: 'The other person is busy in another call.',
 	'no-answer': 'No answer.',
-	missed: 'Missed call: the caller hung up.',
+	missed: 'Missed call: not answered in time.',
+	'missed-cancelled': 'Missed call: they hung up before you answered.',
 	'peer-unavailable': 'Nobody is online with that ID. Check the ID and try again.',
 	'connection-lost': 'The connection was lost.',
 	'media-error': 'The call could not set up its media.',

@@ -143,6 +143,9 @@ export const claimIdentity = fromPromise<Identity, { fresh: boolean; pinned: str
 export interface ControlMessage {
 	type: 'decline' | 'busy' | 'cancel';
 	callId: string;
+	/** On a cancel: `timeout` when the caller's ring time ran out (the callee shows a missed
+	 * call, not "they hung up"). */
+	why?: 'timeout';
 }
 
 export function isControlMessage(value: unknown): value is ControlMessage {
@@ -151,7 +154,8 @@ export function isControlMessage(value: unknown): value is ControlMessage {
 		!!v &&
 		typeof v === 'object' &&
 		(v.type === 'decline' || v.type === 'busy' || v.type === 'cancel') &&
-		typeof v.callId === 'string'
+		typeof v.callId === 'string' &&
+		(v.why === undefined || v.why === 'timeout')
 	);
 }
 

@@ -23,6 +23,9 @@ function fakes() {
 		ended: 0,
 		declines: 0,
 		cancels: 0,
+		cancelReasons: [] as string[],
+		/** Alerts running now (ringtone while we ring, ringback while they do), and who rang. */
+		alerts: { ring: 0, ringBack: 0, ringFrom: [] as string[] },
 		toMedia: (_e: { type: string; [k: string]: unknown }) => {},
 		toCall: (_e: { type: string; [k: string]: unknown }) => {}
 	};
@@ -45,11 +48,23 @@ function fakes() {
 				return () => {
 					rec.iceStopped++;
 				};
-			}) as never
+			}) as never,
+			ring: fromCallback(({ input }: { input: { from: string } }) => {
+				rec.alerts.ring++;
+				rec.alerts.ringFrom.push(input.from);
+				return () => void rec.alerts.ring--;
+			}),
+			ringBack: fromCallback(() => {
+				rec.alerts.ringBack++;
+				return () => void rec.alerts.ringBack--;
+			})
 		},
 		actions: {
 			sendDecline: () => void rec.declines++,
-			sendCancel: () => void rec.cancels++,
+			sendCancel: (_: unknown, why: string) => {
+				rec.cancels++;
+				rec.cancelReasons.push(why);
+			},
 			reportEnded: () => void rec.ended++,
 			reportPhase: (_: unknown, phase: string) => void rec.phases.push(phase)
 		}
@@ -158,6 +173,23 @@ describe('call machine: outgoing', () => {
 		expectReleased(t);
 	});
 
+	test('the ringtone runs exactly while we ring (named by the caller), the ringback while they ring', () => {
+		const callee = setup('incoming');
+		expect(callee.rec.alerts).toMatchObject({ ring: 1, ringBack: 0 });
+		expect(callee.rec.alerts.ringFrom).toEqual([callee.actor.getSnapshot().context.remoteId]);
+		callee.actor.send({ type: 'call.accept' });
+		expect(callee.rec.alerts.ring).toBe(0);
+		const declined = setup('incoming');
+		declined.actor.send({ type: 'call.decline' });
+		expect(declined.rec.alerts.ring).toBe(0);
+		const caller = setup('outgoing');
+		expect(caller.rec.alerts).toMatchObject({ ring: 0, ringBack: 1 });
+		caller.micReady();
+		expect(caller.rec.alerts.ringBack).toBe(1);
+		caller.actor.send({ type: 'call.hangup' });
+		expect(caller.rec.alerts.ringBack).toBe(0);
+	});
+
 	test('nobody answers within ringTimeout → ended no-answer, and the callee is told once', () => {
 		const t = setup('outgoing');
 		t.micReady();
@@ -165,7 +197,7 @@ describe('call machine: outgoing', () => {
 		expect(t.path()).toBe('calling.offering');
 		t.clock.increment(1);
 		expect(t.reason()).toBe('no-answer');
-		expect(t.rec.cancels).toBe(1);
+		expect(t.rec.cancelReasons).toEqual(['timeout']);
 		expectReleased(t);
 	});
 
@@ -174,7 +206,7 @@ describe('call machine: outgoing', () => {
 		expect(t.path()).toBe('calling.microphone');
 		t.actor.send({ type: 'call.hangup' });
 		expect(t.reason()).toBe('hung-up');
-		expect(t.rec.cancels).toBe(1);
+		expect(t.rec.cancelReasons).toEqual(['hangup']);
 		expect(t.count('media.dial')).toBe(0);
 		expectReleased(t);
 	});
@@ -364,10 +396,13 @@ describe('call machine: incoming', () => {
 		expectReleased(t);
 	});
 
-	test('the caller gives up while ringing → ended missed', () => {
+	test('the caller gives up while ringing → a missed call that says why: they hung up, or nobody answered in time', () => {
 		const t = setup('incoming');
 		t.actor.send({ type: 'call.control', message: { type: 'cancel', callId: 'c1' } });
-		expect(t.reason()).toBe('missed');
+		expect(t.reason()).toBe('missed-cancelled');
+		const late = setup('incoming');
+		late.actor.send({ type: 'call.control', message: { type: 'cancel', callId: 'c1', why: 'timeout' } });
+		expect(late.reason()).toBe('missed');
 	});
 
 	test('the caller cancels while our microphone opens after Accept → ended, mic stopped, no answer sent', () => {
@@ -673,7 +708,8 @@ describe('call machine: each exit of each state', () => {
 		['ringing: ring timeout', 'incoming', () => {}, 30_000, 'ended', 'missed', {}],
 		['ringing: decline', 'incoming', () => {}, { type: 'call.decline' }, 'ended', 'declined-by-me', { declines: 1, close: true }],
 		['ringing: hang up', 'incoming', () => {}, { type: 'call.hangup' }, 'ended', 'declined-by-me', { declines: 1, close: true }],
-		['ringing: caller cancels', 'incoming', () => {}, { type: 'call.control', message: { type: 'cancel', callId: 'c1' } }, 'ended', 'missed', {}],
+		['ringing: caller cancels', 'incoming', () => {}, { type: 'call.control', message: { type: 'cancel', callId: 'c1' } }, 'ended', 'missed-cancelled', {}],
+		['ringing: the caller’s ring time ran out', 'incoming', () => {}, { type: 'call.control', message: { type: 'cancel', callId: 'c1', why: 'timeout' } }, 'ended', 'missed', {}],
 		['ringing: a decline is not ours to get', 'incoming', () => {}, { type: 'call.control', message: { type: 'decline', callId: 'c1' } }, 'ringing', null, {}],
 		['ringing: the offer closes', 'incoming', () => {}, { type: 'media.closed' }, 'ended', 'missed', {}],
 		['connecting: connect timeout', 'incoming', incomingAnswering, 20_000, 'failed', 'connection-failed', { close: true }],

@@ -113,7 +113,9 @@ export function inertCall(actions: Parameters<typeof callMachine.provide>[0]['ac
 				receive(() => sendBack({ type: 'mic.unavailable' }));
 				return () => {};
 			}),
-			ice: fromCallback(() => () => {}) as never
+			ice: fromCallback(() => () => {}) as never,
+			ring: fromCallback(() => () => {}),
+			ringBack: fromCallback(() => () => {})
 		},
 		actions
 	});

@@ -512,3 +512,18 @@ describe('signaling with the real Peer actor', () => {
 function fakeFetchConfig() {
 	vi.stubGlobal('fetch', async () => ({ ok: true, json: async () => ({ host: '127.0.0.1', port: 1, path: '/peerjs', key: 'peerjs', secure: false }) }));
 }
+
+describe('control messages as they arrive in an offer’s metadata', () => {
+	test('decline, busy and cancel with a callId; a cancel may say the ring time ran out; nothing else', async () => {
+		const { isControlMessage } = await import('$machines/actors/signaling');
+		expect(isControlMessage({ type: 'cancel', callId: 'c1' })).toBe(true);
+		expect(isControlMessage({ type: 'cancel', callId: 'c1', why: 'timeout' })).toBe(true);
+		expect(isControlMessage({ type: 'decline', callId: 'c1' })).toBe(true);
+		expect(isControlMessage({ type: 'busy', callId: 'c1' })).toBe(true);
+		expect(isControlMessage({ type: 'cancel', callId: 'c1', why: 'anything' })).toBe(false);
+		expect(isControlMessage({ type: 'cancel', callId: 1 })).toBe(false);
+		expect(isControlMessage({ type: 'hangup', callId: 'c1' })).toBe(false);
+		expect(isControlMessage(null)).toBe(false);
+		expect(isControlMessage('cancel')).toBe(false);
+	});
+});
