@@ -47,6 +47,10 @@ export interface SignalingContext {
 	/** Ask for a fresh ID on the next identity claim. */
 	fresh: boolean;
 	pinned: string | null;
+	/** Malformed signaling messages dropped before PeerJS saw them (peer.refusedMessage). */
+	refused: number;
+	/** False once PeerJS's internals turned out not to be guardable (peer.unguarded). */
+	guarded: boolean;
 }
 
 /** Backoff: 1 s doubling, capped at 8 s, ±25 % jitter so a restarted server is not stormed. */
@@ -168,7 +172,9 @@ export const signalingMachine = setup({
 		attempt: 0,
 		failure: null,
 		fresh: false,
-		pinned: null
+		pinned: null,
+		refused: 0,
+		guarded: true
 	},
 	invoke: [
 		{ src: 'peerConnection', id: 'peer' },
@@ -185,6 +191,16 @@ export const signalingMachine = setup({
 		'peer.call': { actions: 'reportIncomingCall' },
 		'peer.control': { actions: 'reportControl' },
 		'peer.photo': { actions: 'reportPhoto' },
+		'peer.refusedMessage': {
+			actions: assign({ refused: ({ context }) => context.refused + 1 }),
+			// Stryker disable next-line StringLiteral: descriptions only label the chart
+			description: 'A malformed signaling message was dropped before PeerJS saw it; the Peer works on'
+		},
+		'peer.unguarded': {
+			actions: assign({ guarded: false }),
+			// Stryker disable next-line StringLiteral: descriptions only label the chart
+			description: 'PeerJS changed: its signaling messages go unchecked'
+		},
 		'signaling.freshId': {
 			target: '.connecting.identity',
 			actions: assign({ fresh: true, pinned: null, id: null, failure: null, attempt: 0 }),

@@ -5,6 +5,7 @@
 import { fromCallback, fromPromise } from 'xstate';
 import type { DataConnection, MediaConnection, Peer } from 'peerjs';
 import type { PhotoOffer } from './photo-offer';
+import type { Refusal } from './peer-guard';
 
 /** What `GET /signaling.json` answers when served by `npm start`. `cloud` means PeerJS's own
  * public server and ICE defaults. */
@@ -211,6 +212,12 @@ export type PeerCommand =
  * - `peer.photo { from, conn, offer }`: a peer offers a photo (metadata `{ photo: offer }`);
  *   the connection stays open for the photo machine, which checks the offer (isPhotoOffer)
  *   and receives or refuses it. The check lives there, out of the first load.
+ * - `peer.refusedMessage { from, kind, reason }`: a malformed message from the signaling server
+ *   (an OFFER with a poisoned `serialization`, oversized metadata, no sdp, a garbage
+ *   CANDIDATE…) was dropped before PeerJS saw it (peer-guard.ts); the Peer works on. `from` is
+ *   the sender's ID when it had a valid one, `kind` the message type, `reason` the bad field.
+ * - `peer.unguarded`: PeerJS's internals are not what peer-guard.ts expects, so messages reach
+ *   it unchecked (a PeerJS upgrade; its unit test fails first).
  */
 export type PeerActorEvent =
 	| { type: 'peer.created'; peer: Peer }
@@ -219,7 +226,9 @@ export type PeerActorEvent =
 	| { type: 'peer.error'; errorType: string; message: string; peerId: string | null }
 	| { type: 'peer.call'; call: MediaConnection }
 	| { type: 'peer.control'; from: string; message: ControlMessage }
-	| { type: 'peer.photo'; from: string; conn: DataConnection; offer: PhotoOffer };
+	| { type: 'peer.photo'; from: string; conn: DataConnection; offer: PhotoOffer }
+	| ({ type: 'peer.refusedMessage' } & Refusal)
+	| { type: 'peer.unguarded' };
 
 /**
  * A dynamic import that is fetched once, but only once it worked: a rejected import (a chunk
@@ -237,9 +246,9 @@ export function importOnce<T>(load: () => Promise<T>): () => Promise<T> {
 	};
 }
 
-type PeerCtor = typeof import('peerjs').Peer;
+type PeerModule = typeof import('./peerjs');
 /** PeerJS stays out of the first load: fetched when signaling starts. */
-const loadPeer = importOnce<PeerCtor>(() => import('./peerjs').then((m) => m.Peer));
+const loadPeer = importOnce<PeerModule>(() => import('./peerjs'));
 
 export const peerConnection = fromCallback<PeerCommand, void>(({ sendBack, receive }) => {
 	let peer: Peer | null = null;
@@ -253,9 +262,9 @@ export const peerConnection = fromCallback<PeerCommand, void>(({ sendBack, recei
 		const mine = ++generation;
 		peer?.destroy();
 		peer = null;
-		let Peer: PeerCtor;
+		let peerjs: PeerModule;
 		try {
-			Peer = await loadPeer();
+			peerjs = await loadPeer();
 		} catch (err) {
 			if (mine !== generation) return;
 			// PeerJS did not load. To the machine that is the server being unreachable: it retries
@@ -284,7 +293,9 @@ export const peerConnection = fromCallback<PeerCommand, void>(({ sendBack, recei
 						...(config.iceTransportPolicy ? { iceTransportPolicy: config.iceTransportPolicy } : {})
 					}
 				};
-		const p = id ? new Peer(id, options) : new Peer(options);
+		const p = id ? new peerjs.Peer(id, options) : new peerjs.Peer(options);
+		// At once, before the socket can deliver anything: PeerJS trusts what its server relays.
+		if (!peerjs.guardPeer(p, (refusal) => send({ type: 'peer.refusedMessage', ...refusal }))) send({ type: 'peer.unguarded' });
 		peer = p;
 		p.on('open', (openId) => {
 			last = { config, id: openId, token };

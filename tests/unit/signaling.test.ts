@@ -53,13 +53,25 @@ const peerjs = vi.hoisted(() => {
 		}
 		reconnect() {}
 	}
-	const state = { offline: false, imports: 0, made: [] as FakePeer[], FakePeer };
+	const state = {
+		offline: false,
+		imports: 0,
+		made: [] as FakePeer[],
+		FakePeer,
+		/** What the fake guard answers; the refusal callback each Peer was guarded with. */
+		guardable: true,
+		refuse: [] as ((refusal: { from: string | null; kind: string; reason: string }) => void)[],
+		guardPeer(_peer: unknown, refused: (refusal: { from: string | null; kind: string; reason: string }) => void) {
+			state.refuse.push(refused);
+			return state.guardable;
+		}
+	};
 	return state;
 });
 vi.mock('$machines/actors/peerjs', () => {
 	peerjs.imports++;
 	if (peerjs.offline) throw new Error('Failed to fetch dynamically imported module');
-	return { Peer: peerjs.FakePeer };
+	return { Peer: peerjs.FakePeer, guardPeer: peerjs.guardPeer };
 });
 
 const config: SignalingConfig = { cloud: false, host: '127.0.0.1', port: 1, path: '/peerjs', secure: false, key: 'peerjs', iceServers: [], source: 'server' };
@@ -506,6 +518,39 @@ describe('signaling with the real Peer actor', () => {
 		expect(actor.getSnapshot().value).toBe('open');
 		parent.stop();
 		expect(peer.destroyed).toBe(true);
+	});
+});
+
+describe('every Peer is guarded as it is made', () => {
+	test('the Peer actor guards each new Peer at once; refusals are counted, the state stays; an unguardable PeerJS is flagged', async () => {
+		peerjs.made.length = 0;
+		peerjs.refuse.length = 0;
+		peerjs.guardable = true;
+		fakeFetchConfig();
+		const first = asChild(signalingMachine, new SimulatedClock());
+		await waitFor(first.actor, () => peerjs.made.length === 1, { timeout: 1000 });
+		// Guarded before the actor returned it to anyone: one guard per Peer.
+		expect(peerjs.refuse).toHaveLength(1);
+		const peer = peerjs.made[0];
+		peer.open = true;
+		peer.emit('open', 'brave-otter-12');
+		const heardBefore = first.heard.length;
+		peerjs.refuse[0]({ from: 'stranger-1', kind: 'OFFER', reason: 'serialization' });
+		peerjs.refuse[0]({ from: null, kind: 'CANDIDATE', reason: 'src' });
+		const snapshot = first.actor.getSnapshot();
+		expect(snapshot.context).toMatchObject({ refused: 2, guarded: true });
+		expect(snapshot.value).toBe('open');
+		// Kept to signaling (the inspector logs it): the session hears nothing of it.
+		expect(first.heard).toHaveLength(heardBefore);
+		first.parent.stop();
+
+		peerjs.guardable = false;
+		const second = asChild(signalingMachine, new SimulatedClock());
+		await waitFor(second.actor, (s) => !s.context.guarded, { timeout: 1000 });
+		expect(peerjs.made).toHaveLength(2);
+		expect(second.actor.getSnapshot().context.refused).toBe(0);
+		second.parent.stop();
+		peerjs.guardable = true;
 	});
 });
 
