@@ -6,6 +6,7 @@ import { microphone, type MicEvent } from './actors/media';
 import { sendControl, type ControlMessage } from './actors/signaling';
 import { iceMachine } from './ice.machine';
 import { ring, ringBack } from './actors/alert';
+import { cleanName } from './actors/profile';
 
 export interface CallInput {
 	direction: 'outgoing' | 'incoming';
@@ -17,6 +18,8 @@ export interface CallInput {
 	/** The camera stream at call time (video only); its track is replaced on flip. */
 	localStream: MediaStream | null;
 	incoming?: MediaConnection | null;
+	/** Our display name, told to the far side ('' for none). */
+	localName?: string;
 }
 
 /**
@@ -80,6 +83,14 @@ export interface CallContext {
 	/** Re-dials made to recover this call. */
 	recoveries: number;
 	failure: Failure<CallEndReason> | null;
+	localName: string;
+	/** The far side's display name ('' until it says, or if it has none): the caller's comes
+	 * in the call's metadata, the callee's on the call's data channel. Cleaned (cleanName). */
+	remoteName: string;
+	/** When the call was created, and first connected (ms since epoch): recents and the
+	 * ended screen's duration. */
+	startedAt: number;
+	connectedAt: number | null;
 	/** The ICE machine of the current pc (spawned with id and systemId `ice`). */
 	ice: ActorRefFrom<typeof iceMachine> | null;
 }
@@ -265,7 +276,11 @@ export const callMachine = setup({
 		micAvailable: true,
 		recoveries: 0,
 		failure: null,
-		ice: null
+		ice: null,
+		localName: cleanName(input.localName),
+		remoteName: cleanName((input.incoming?.metadata as { name?: unknown } | null | undefined)?.name),
+		startedAt: Date.now(),
+		connectedAt: null
 	}),
 	invoke: [
 		{
@@ -276,7 +291,8 @@ export const callMachine = setup({
 				direction: context.direction,
 				remoteId: context.remoteId,
 				callId: context.callId,
-				incoming: context.incoming
+				incoming: context.incoming,
+				localName: context.localName
 			})
 		},
 		// Lives as long as the call: whatever ends it, the microphone's track is stopped.
@@ -289,6 +305,7 @@ export const callMachine = setup({
 		'media.alive': { actions: 'peerAlive' },
 		'media.remoteCamera': { actions: assign({ remoteCameraOff: ({ event }) => event.off }) },
 		'media.remoteMic': { actions: assign({ remoteMicMuted: ({ event }) => event.muted }) },
+		'media.remoteName': { actions: assign({ remoteName: ({ event }) => cleanName(event.name) }) },
 		'call.localStream': { actions: ['assignLocalStream', 'replaceTrack'] },
 		'call.toggleMic': { actions: 'toggleMic' },
 		'call.toggleCamera': { actions: 'toggleCamera' },
@@ -399,7 +416,7 @@ export const callMachine = setup({
 			}
 		},
 		connected: {
-			entry: { type: 'reportPhase', params: 'connected' },
+			entry: [{ type: 'reportPhase', params: 'connected' }, assign({ connectedAt: ({ context }) => context.connectedAt ?? Date.now() })],
 			on: {
 				'call.hangup': { target: 'ended', actions: [{ type: 'end', params: 'hung-up' }, 'closeMedia'] },
 				'media.closed': { target: 'ended', actions: { type: 'end', params: 'remote-hung-up' } },

@@ -8,6 +8,19 @@ import { callMachine, type CallPhase } from './call.machine';
 import type { PhotoEvent, photoMachine } from './photo.machine';
 import { rejectCall, type ControlMessage } from './actors/signaling';
 import type { PhotoOffer } from './actors/photo-offer';
+import {
+	cleanName,
+	maxRecents,
+	readContacts,
+	readName,
+	readRecents,
+	saveContacts,
+	saveName,
+	saveRecents,
+	type Recent,
+	type RecentOutcome
+} from './actors/profile';
+import type { CallEndReason } from './errors';
 
 /** PeerJS's own rule for IDs (util.validateId): letters and digits, single inner spaces,
  * dashes or underscores. */
@@ -64,6 +77,9 @@ export type SessionEvent =
 	| { type: 'call.dial'; peerId: string }
 	| { type: 'call.dismiss' }
 	| { type: 'call.clearDialError' }
+	| { type: 'profile.setName'; name: string }
+	| { type: 'contacts.save'; peerId: string; nickname: string }
+	| { type: 'contacts.remove'; peerId: string }
 	| { type: 'photo.sendToPeer'; photoId: string }
 	| { type: 'photo.load' }
 	| PhotoUiEvent
@@ -89,6 +105,12 @@ export type PhotoRef = ActorRefFrom<PhotoMachine>;
 export type PhotoUiEvent = Extract<PhotoEvent, { type: (typeof photoUiEvents)[number] }>;
 
 export interface SessionContext {
+	/** Our display name (saved; '' for none): it travels in each call we place or answer. */
+	displayName: string;
+	/** Calls in and out, newest first (saved). */
+	recents: Recent[];
+	/** Nicknames by peer ID (saved). */
+	contacts: Record<string, string>;
 	peer: Peer | null;
 	localStream: MediaStream | null;
 	call: CallRef | null;
@@ -122,6 +144,27 @@ const photoUiEvents = [
 	'photo.acceptPeer',
 	'photo.declinePeer'
 ] as const;
+
+/** How a call went, for the recents: by its end reason, and whether it ever connected. */
+export function outcomeOf(reason: CallEndReason | undefined, connected: boolean): RecentOutcome {
+	if (connected) return 'answered';
+	switch (reason) {
+		case 'missed':
+		case 'missed-cancelled':
+			return 'missed';
+		case 'declined':
+		case 'declined-by-me':
+			return 'declined';
+		case 'no-answer':
+			return 'no-answer';
+		case 'busy':
+			return 'busy';
+		case 'hung-up':
+			return 'cancelled';
+		default:
+			return 'failed';
+	}
+}
 
 /** The callId a media call carries in its metadata, when it is a string. */
 function callIdOf(call: MediaConnection): string | null {
@@ -199,6 +242,50 @@ export const sessionMachine = setup({
 		}
 	},
 	actions: {
+		assignName: assign({
+			displayName: ({ event }) => {
+				assertEvent(event, 'profile.setName');
+				return cleanName(event.name);
+			}
+		}),
+		/** Swapped in unit tests (localStorage). */
+		persistName: ({ context }) => saveName(context.displayName),
+		assignContact: assign({
+			contacts: ({ context, event }) => {
+				assertEvent(event, 'contacts.save');
+				const nickname = cleanName(event.nickname);
+				if (!validatePeerId(event.peerId).ok) return context.contacts;
+				const next = { ...context.contacts };
+				if (nickname) next[event.peerId] = nickname;
+				else delete next[event.peerId];
+				return next;
+			}
+		}),
+		removeContact: assign({
+			contacts: ({ context, event }) => {
+				assertEvent(event, 'contacts.remove');
+				const next = { ...context.contacts };
+				delete next[event.peerId];
+				return next;
+			}
+		}),
+		persistContacts: ({ context }) => saveContacts(context.contacts),
+		recordRecent: assign({
+			recents: ({ context, event }) => {
+				assertEvent(event, 'call.ended');
+				const call = context.call!.getSnapshot().context;
+				const recent: Recent = {
+					peerId: call.remoteId,
+					name: call.remoteName,
+					direction: call.direction === 'incoming' ? 'in' : 'out',
+					at: call.startedAt,
+					seconds: call.connectedAt === null ? null : Math.max(0, Math.round((Date.now() - call.connectedAt) / 1000)),
+					outcome: outcomeOf(event.failure?.reason as CallEndReason | undefined, call.connectedAt !== null)
+				};
+				return [recent, ...context.recents].slice(0, maxRecents);
+			}
+		}),
+		persistRecents: ({ context }) => saveRecents(context.recents),
 		stopCall: stopChild(({ context }) => context.call ?? ''),
 		spawnOutgoing: assign(({ context, event, spawn }) => {
 			assertEvent(event, 'call.dial');
@@ -212,7 +299,8 @@ export const sessionMachine = setup({
 						remoteId: dialTarget(event.peerId),
 						callId: newCallId(),
 						peer: context.peer,
-						localStream: context.localStream
+						localStream: context.localStream,
+						localName: context.displayName
 					}
 				})
 			};
@@ -229,7 +317,8 @@ export const sessionMachine = setup({
 					callId: callIdOf(incoming) ?? newCallId(),
 					peer: context.peer,
 					localStream: context.localStream,
-					incoming
+					incoming,
+					localName: context.displayName
 				}
 			});
 			return { dialError: null, call };
@@ -315,7 +404,18 @@ export const sessionMachine = setup({
 	}
 }).createMachine({
 	id: 'session',
-	context: { peer: null, localStream: null, call: null, dialError: null, photo: null, photoLoading: false, photoQueue: [] },
+	context: () => ({
+		displayName: readName(),
+		recents: readRecents(),
+		contacts: readContacts(),
+		peer: null,
+		localStream: null,
+		call: null,
+		dialError: null,
+		photo: null,
+		photoLoading: false,
+		photoQueue: []
+	}),
 	invoke: [
 		{ src: 'permission', id: 'permission', systemId: 'permission' },
 		{ src: 'capture', id: 'capture', systemId: 'capture' },
@@ -346,7 +446,10 @@ export const sessionMachine = setup({
 			{ actions: 'photoStream' }
 		],
 		'signaling.peer': { actions: assign({ peer: ({ event }) => event.peer }) },
-		'call.clearDialError': { actions: assign({ dialError: null }) }
+		'call.clearDialError': { actions: assign({ dialError: null }) },
+		'profile.setName': { actions: ['assignName', 'persistName'] },
+		'contacts.save': { actions: ['assignContact', 'persistContacts'] },
+		'contacts.remove': { actions: ['removeContact', 'persistContacts'] }
 	},
 	states: {
 		call: {
@@ -420,7 +523,12 @@ export const sessionMachine = setup({
 				}
 			},
 			on: {
-				'call.ended': { guard: 'endedIsCurrent', target: '.free', description: 'The call is over; its message stays until dismissed' },
+				'call.ended': {
+					guard: 'endedIsCurrent',
+					target: '.free',
+					actions: ['recordRecent', 'persistRecents'],
+					description: 'The call is over; its message stays until dismissed, and it joins the recents'
+				},
 				'signaling.photo': { actions: 'refusePhoto' },
 				'photo.sendToPeer': { actions: 'sendPhotoNoCall' }
 			}

@@ -18,6 +18,9 @@ export interface MediaCallInput {
 	callId: string;
 	/** The incoming MediaConnection (callee only). */
 	incoming: MediaConnection | null;
+	/** Our display name: the caller sends it in the call's metadata, the callee on the call's
+	 * data channel once it opens ('' sends nothing). */
+	localName?: string;
 }
 
 /**
@@ -70,6 +73,7 @@ export type MediaEvent =
 	| { type: 'media.alive' }
 	| { type: 'media.remoteCamera'; off: boolean }
 	| { type: 'media.remoteMic'; muted: boolean }
+	| { type: 'media.remoteName'; name: string }
 	| { type: 'media.closed' }
 	| { type: 'media.error'; message: string };
 
@@ -79,7 +83,9 @@ export const heartbeatMs = 1000;
 const maxMessageChars = 256;
 
 /** One message of the in-call protocol, or null when the far side sent anything else. */
-export function parseCallMessage(data: unknown): { t: 'alive' } | { t: 'cam'; off: boolean } | { t: 'mic'; muted: boolean } | null {
+export function parseCallMessage(
+	data: unknown
+): { t: 'alive' } | { t: 'cam'; off: boolean } | { t: 'mic'; muted: boolean } | { t: 'name'; name: string } | null {
 	if (typeof data !== 'string' || data.length > maxMessageChars) return null;
 	let m: unknown;
 	try {
@@ -92,6 +98,7 @@ export function parseCallMessage(data: unknown): { t: 'alive' } | { t: 'cam'; of
 	if (v.t === 'alive') return { t: 'alive' };
 	if (v.t === 'cam' && typeof v.off === 'boolean') return { t: 'cam', off: v.off };
 	if (v.t === 'mic' && typeof v.muted === 'boolean') return { t: 'mic', muted: v.muted };
+	if (v.t === 'name' && typeof v.name === 'string') return { t: 'name', name: v.name };
 	return null;
 }
 
@@ -123,6 +130,7 @@ export const mediaCall = fromCallback<MediaCommand, MediaCallInput>(({ input, se
 		clearInterval(heartbeat);
 		say({ t: 'cam', off: cameraOff });
 		say({ t: 'mic', muted: micMuted });
+		if (input.direction === 'incoming' && input.localName) say({ t: 'name', name: input.localName });
 		say({ t: 'alive' });
 		heartbeat = setInterval(() => say({ t: 'alive' }), heartbeatMs);
 	};
@@ -131,6 +139,7 @@ export const mediaCall = fromCallback<MediaCommand, MediaCallInput>(({ input, se
 		if (m?.t === 'alive') send({ type: 'media.alive' });
 		else if (m?.t === 'cam') send({ type: 'media.remoteCamera', off: m.off });
 		else if (m?.t === 'mic') send({ type: 'media.remoteMic', muted: m.muted });
+		else if (m?.t === 'name' && input.direction === 'outgoing') send({ type: 'media.remoteName', name: m.name });
 	};
 	const useChannel = (next: RTCDataChannel | undefined | null) => {
 		if (!next || next === channel) return;
@@ -220,7 +229,7 @@ export const mediaCall = fromCallback<MediaCommand, MediaCallInput>(({ input, se
 		try {
 			conn =
 				input.peer.call(input.remoteId, outgoing(stream), {
-					metadata: { callId: input.callId },
+					metadata: input.localName ? { callId: input.callId, name: input.localName } : { callId: input.callId },
 					// Receive both even when this side sends neither (no camera, no microphone).
 					// PeerJS passes `constraints` to createOffer; its types leave it out.
 					constraints: { offerToReceiveAudio: true, offerToReceiveVideo: true }
