@@ -107,6 +107,35 @@ export async function watchCsp(context: BrowserContext): Promise<void> {
 	});
 }
 
+/**
+ * Records every request `context`'s pages make from now on: what went to the network (requests,
+ * WebSockets) and what the page tried but its CSP blocked (those never reach the network, so
+ * neither Playwright nor CDP reports them; the page's `securitypolicyviolation` does). Pages
+ * opened or reloaded after this call are covered.
+ */
+export async function recordRequests(context: BrowserContext) {
+	const urls: string[] = [];
+	await context.exposeBinding('__recordBlocked', (_source, url: string) => urls.push(url));
+	await context.addInitScript(() => {
+		document.addEventListener('securitypolicyviolation', (e) => {
+			if (/^(https?|wss?):/.test(e.blockedURI)) (window as unknown as { __recordBlocked(u: string): void }).__recordBlocked(e.blockedURI);
+		});
+	});
+	context.on('request', (r) => urls.push(r.url()));
+	const watch = (page: Page) => page.on('websocket', (ws) => urls.push(ws.url()));
+	context.on('page', watch);
+	context.pages().forEach(watch);
+	return {
+		urls,
+		/** Every URL whose host is not loopback (0.peerjs.com would be one). */
+		offLoopback: () =>
+			urls.filter((u) => {
+				const host = URL.canParse(u) ? new URL(u).hostname : '';
+				return !/^(127\.0\.0\.1|localhost|\[::1\])$/.test(host) && !/^(data|blob):/.test(u);
+			})
+	};
+}
+
 /** A phone-sized page. */
 export async function phonePage(browser: Browser, context?: BrowserContext): Promise<Page> {
 	const ctx = context ?? (await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 }));
