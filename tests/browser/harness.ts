@@ -275,6 +275,35 @@ export async function setCameraPermission(
 	// Not detached: CDP drops its permission overrides when the session that set them goes.
 }
 
+/**
+ * Hides or shows the page as the browser would: `document.visibilityState` / `document.hidden`
+ * change and `visibilitychange` fires. Headless Chromium never hides a page by itself, and no
+ * CDP call does it either (measured with Chromium 156: Page.setWebLifecycleState 'frozen' on a
+ * visible page fires neither `freeze` nor `visibilitychange`; a second tab, Target.activateTarget,
+ * bringToFront and a minimized window all leave the page 'visible'), so the document's own
+ * properties are overridden, and deleted again to show it.
+ */
+export async function setPageHidden(page: Page, hidden: boolean): Promise<void> {
+	await page.evaluate((hide) => {
+		const doc = document as unknown as Record<string, unknown>;
+		if (hide) {
+			Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+			Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+		} else {
+			delete doc.visibilityState;
+			delete doc.hidden;
+		}
+		document.dispatchEvent(new Event('visibilitychange'));
+	}, hidden);
+}
+
+/** The readyState of every video track getUserMedia gave the page (instrumentWebRtc), in order. */
+export async function videoTrackStates(page: Page): Promise<string[]> {
+	return page.evaluate(() =>
+		(window as unknown as { __gum: MediaStreamTrack[] }).__gum.filter((t) => t.kind === 'video').map((t) => t.readyState)
+	);
+}
+
 /** A phone-sized, WebRTC-instrumented app page with its camera live (and signaling open). */
 export async function openAppPage(browser: Browser, url: string, { waitOpen = true } = {}): Promise<Page> {
 	const context = await browser.newContext({ viewport: { width: 390, height: 844 } });

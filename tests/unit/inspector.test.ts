@@ -234,7 +234,7 @@ describe('inspection log → chart', () => {
 			})
 		);
 		expect(taken).toEqual([
-			'camera.start: idle --camera.start--> acquiring',
+			'camera.start: idle.off --camera.start--> acquiring',
 			expect.stringMatching(/^xstate\.done\.actor\..*: acquiring --done: openCamera--> live$/),
 			'camera.flip: live --camera.flip--> switching',
 			expect.stringMatching(/^xstate\.done\.actor\..*: switching\.opening --done: openCamera--> live$/)
