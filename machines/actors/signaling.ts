@@ -66,18 +66,19 @@ const PATH = /^\/[A-Za-z0-9._~/-]*$/;
 const KEY = /^[A-Za-z0-9._-]+$/;
 const ICE_URL = /^(?:stun|stuns|turn|turns):[^\s]+$/;
 
+const optionalString = (v: unknown, max: number) => v === undefined || (typeof v === 'string' && v.length <= max);
+
 function iceServer(v: unknown): RTCIceServer | null {
 	if (!isRecord(v)) return null;
-	const urls = typeof v.urls === 'string' ? [v.urls] : v.urls;
-	if (!Array.isArray(urls) || !urls.length || urls.length > 8) return null;
-	if (!urls.every((u) => boundedString(u, 512, ICE_URL))) return null;
-	if (v.username !== undefined && typeof v.username !== 'string') return null;
-	if (v.credential !== undefined && typeof v.credential !== 'string') return null;
-	if (((v.username as string | undefined)?.length ?? 0) > 512 || ((v.credential as string | undefined)?.length ?? 0) > 512) return null;
+	const { urls, username, credential } = v;
+	const list: unknown = typeof urls === 'string' ? [urls] : urls;
+	if (!Array.isArray(list) || !list.length || list.length > 8) return null;
+	if (!list.every((u) => boundedString(u, 512, ICE_URL))) return null;
+	if (!optionalString(username, 512) || !optionalString(credential, 512)) return null;
 	return {
-		urls: v.urls as string | string[],
-		...(v.username !== undefined ? { username: v.username as string } : {}),
-		...(v.credential !== undefined ? { credential: v.credential as string } : {})
+		urls: typeof urls === 'string' ? urls : (list as string[]).slice(),
+		...(username !== undefined ? { username: username as string } : {}),
+		...(credential !== undefined ? { credential: credential as string } : {})
 	};
 }
 
