@@ -2,8 +2,10 @@ import { assign, sendParent, setup } from 'xstate';
 import { captureFailure, isOverconstrained, captureMessages, type CaptureFailureReason, type Failure } from './errors';
 import {
 	openCamera,
+	pageVisibility,
 	stopStream,
 	watchCamera,
+	type PageEvent,
 	type CameraDevice,
 	type CameraInfo,
 	type Facing,
@@ -19,6 +21,11 @@ import {
  * - `camera.stop`: release the camera.
  * - `camera.trackEnded`: the live track ended by itself (unplugged, permission revoked).
  * - `camera.devices { devices }`: the list of video inputs changed (`devicechange`).
+ * - `camera.inCall { inCall }`: from the session: a call is ringing or under way (the camera
+ *   stays on even when the page is hidden), or there is none.
+ * - `page.hidden` / `page.visible` (PageEvent): the page went to the background or came back.
+ *   Outside a call a hidden page releases the camera (`idle.suspended`) and reopens it once
+ *   visible: a camera left on in the background is a privacy leak and drains the battery.
  */
 export type CaptureEvent =
 	| { type: 'camera.start' }
@@ -26,7 +33,9 @@ export type CaptureEvent =
 	| { type: 'camera.retry' }
 	| { type: 'camera.stop' }
 	| { type: 'camera.trackEnded' }
-	| { type: 'camera.devices'; devices: CameraDevice[] };
+	| { type: 'camera.devices'; devices: CameraDevice[] }
+	| { type: 'camera.inCall'; inCall: boolean }
+	| PageEvent;
 
 export interface CaptureContext {
 	stream: MediaStream | null;
@@ -45,6 +54,10 @@ export interface CaptureContext {
 	/** A notice while the camera is live: `flip-failed` after a flip fell back to the camera
 	 * that worked. Cleared when a camera opens normally. */
 	notice: Failure<CaptureFailureReason> | null;
+	/** The page is in the background (PageEvent). */
+	hidden: boolean;
+	/** A call is ringing or under way: the camera stays on while the page is hidden. */
+	inCall: boolean;
 }
 
 /** A camera as the capture machine asks for it. */
@@ -77,9 +90,12 @@ export const captureMachine = setup({
 		context: {} as CaptureContext,
 		events: {} as CaptureEvent
 	},
-	actors: { openCamera, watchCamera },
+	actors: { openCamera, watchCamera, pageVisibility },
 	guards: {
 		canFlip: ({ context }) => context.devices.length > 1,
+		/** Hidden outside a call: the camera is not needed. */
+		backgrounded: ({ context }) => context.hidden && !context.inCall,
+		visible: ({ context }) => !context.hidden,
 		overconstrainedFirstTime: ({ context, event }) =>
 			!context.relaxed && isOverconstrained((event as { error?: unknown }).error)
 	},
@@ -130,12 +146,53 @@ export const captureMachine = setup({
 		relaxed: false,
 		working: null,
 		failure: null,
-		notice: null
+		notice: null,
+		hidden: false,
+		inCall: false
+	},
+	invoke: {
+		src: 'pageVisibility',
+		// Stryker disable next-line StringLiteral: nothing addresses an invoked actor by id
+		id: 'pageVisibility'
+	},
+	// The facts the suspend rule reads; the states below act on them (`always`), whichever
+	// arrives first and in whatever state the camera is.
+	on: {
+		'page.hidden': { actions: assign({ hidden: true }) },
+		'page.visible': { actions: assign({ hidden: false }) },
+		'camera.inCall': { actions: assign({ inCall: ({ event }) => event.inCall }) }
 	},
 	initial: 'idle',
 	states: {
+		// data-capture shows `idle` for both: no camera is open in either.
 		idle: {
-			on: { 'camera.start': 'acquiring' }
+			initial: 'off',
+			states: {
+				off: {
+					on: {
+						'camera.start': [
+							{
+								guard: 'backgrounded',
+								target: 'suspended',
+								// Stryker disable next-line StringLiteral: descriptions only label the chart
+								description: 'Asked while hidden outside a call (a background tab): open it once visible'
+							},
+							{ target: '#capture.acquiring' }
+						]
+					}
+				},
+				suspended: {
+					// Stryker disable next-line StringLiteral: descriptions only label the chart
+					description: 'Released while the page is hidden outside a call; reopened when it is visible again',
+					always: {
+						guard: 'visible',
+						target: '#capture.acquiring',
+						// Stryker disable next-line StringLiteral: descriptions only label the chart
+						description: 'Visible again: reopen the camera that was live'
+					},
+					on: { 'camera.stop': 'off' }
+				}
+			}
 		},
 		acquiring: {
 			invoke: {
@@ -164,6 +221,15 @@ export const captureMachine = setup({
 		},
 		live: {
 			entry: 'reportLive',
+			// Also taken on arrival: a camera that finished opening (or flipping) after the page
+			// was hidden is released at once.
+			always: {
+				guard: 'backgrounded',
+				target: 'idle.suspended',
+				actions: ['releaseCamera', 'clearStream'],
+				// Stryker disable next-line StringLiteral: descriptions only label the chart
+				description: 'Hidden outside a call: release the camera'
+			},
 			invoke: {
 				src: 'watchCamera',
 				// Stryker disable next-line StringLiteral: nothing addresses an invoked actor by id
@@ -186,7 +252,7 @@ export const captureMachine = setup({
 					// Stryker disable next-line StringLiteral: descriptions only label the chart
 					description: 'The track ended by itself: unplugged, revoked, or taken by the OS'
 				},
-				'camera.stop': { target: 'idle', actions: ['releaseCamera', 'clearStream'] }
+				'camera.stop': { target: 'idle.off', actions: ['releaseCamera', 'clearStream'] }
 			}
 		},
 		switching: {

@@ -83,8 +83,11 @@ export function isOverconstrained(err: unknown): boolean {
 	return captureReason(err) === 'unsupported-constraint';
 }
 
-/** Why signaling (the PeerJS Peer) is not open. One per PeerJS PeerErrorType. */
+/** Why signaling (the PeerJS Peer) is not open. One per PeerJS PeerErrorType, and
+ * `config-unavailable`: this app's `/signaling.json` gave no usable config and none is
+ * remembered (the app retries; it does not fall back to the public cloud). */
 export type SignalingFailureReason =
+	| 'config-unavailable'
 	| 'unavailable-id'
 	| 'invalid-id'
 	| 'invalid-key'
@@ -99,6 +102,8 @@ export type SignalingFailureReason =
 	| 'unknown';
 
 export const signalingMessages: Record<SignalingFailureReason, string> = {
+	'config-unavailable':
+		"This app's signaling server is not answering, and no earlier settings are saved. Retrying… (Your ID is not sent to any other server meanwhile.)",
 	'unavailable-id': 'Your ID is in use somewhere else (another device or browser holds it).',
 	'invalid-id': 'That ID is not valid for the signaling server.',
 	'invalid-key': 'The signaling server rejected the API key.',
@@ -122,8 +127,17 @@ export const fatalSignalingReasons: readonly SignalingFailureReason[] = [
 	'ssl-unavailable'
 ];
 
+/** `/signaling.json` gave nothing usable: the reason, with what went wrong (`HTTP 503`, …) in the
+ * message for the inspector. */
+export function configFailure(err: unknown): Failure<SignalingFailureReason> {
+	const detail = err && typeof err === 'object' && 'detail' in err ? String((err as { detail: unknown }).detail).slice(0, 80) : '';
+	const message = signalingMessages['config-unavailable'];
+	return { reason: 'config-unavailable', message: detail ? `${message} (/signaling.json: ${detail})` : message };
+}
+
 export function signalingFailure(type: string | undefined): Failure<SignalingFailureReason> {
-	const reason = (type && type in signalingMessages ? type : 'unknown') as SignalingFailureReason;
+	// Own keys only: `toString` or `constructor` is no reason.
+	const reason = (type && Object.hasOwn(signalingMessages, type) ? type : 'unknown') as SignalingFailureReason;
 	return { reason, message: signalingMessages[reason] };
 }
 

@@ -457,6 +457,9 @@ export const sessionMachine = setup({
 			states: {
 				free: {
 					description: 'No call, or one that is over and still shown until dismissed',
+					// Outside a call the camera is released while the page is hidden; in one it stays.
+					entry: sendTo('capture', { type: 'camera.inCall', inCall: false }),
+					exit: sendTo('capture', { type: 'camera.inCall', inCall: true }),
 					on: {
 						'signaling.incomingCall': {
 							target: 'ringing',

@@ -1,5 +1,5 @@
 import { assign, sendParent, sendTo, setup } from 'xstate';
-import { fatalSignalingReasons, signalingFailure, type Failure, type SignalingFailureReason } from './errors';
+import { configFailure, fatalSignalingReasons, signalingFailure, type Failure, type SignalingFailureReason } from './errors';
 import {
 	claimIdentity,
 	loadConfig,
@@ -83,7 +83,9 @@ export const signalingMachine = setup({
 		// Stryker disable next-line ConditionalExpression: narrows the type (see above)
 		peerUnavailable: ({ event }) => event.type === 'peer.error' && event.errorType === 'peer-unavailable',
 		// Stryker disable next-line ConditionalExpression: narrows the type (see above)
-		webrtcError: ({ event }) => event.type === 'peer.error' && event.errorType === 'webrtc'
+		webrtcError: ({ event }) => event.type === 'peer.error' && event.errorType === 'webrtc',
+		/** A config was loaded (from the server, remembered, or the cloud on a 404). */
+		hasConfig: ({ context }) => context.config !== null
 	},
 	delays: {
 		/** Wait before the next reconnect attempt (exponential backoff with jitter); `attempt`
@@ -132,6 +134,8 @@ export const signalingMachine = setup({
 		}),
 		/** No answer from the server in time: to the user that is the same as unreachable. */
 		assignTimeout: assign({ failure: () => signalingFailure('network') }),
+		/** loadConfig rejected: no usable /signaling.json and nothing remembered. */
+		assignConfigFailure: assign({ failure: ({ event }) => configFailure((event as { error?: unknown }).error) }),
 		countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
 		/** The session hands the Peer to calls and routes what arrives. */
 		reportPeer: sendParent(({ event }) => ({
@@ -201,16 +205,34 @@ export const signalingMachine = setup({
 			// Stryker disable next-line StringLiteral: descriptions only label the chart
 			description: 'PeerJS changed: its signaling messages go unchecked'
 		},
-		'signaling.freshId': {
-			target: '.connecting.identity',
-			actions: assign({ fresh: true, pinned: null, id: null, failure: null, attempt: 0 }),
-			// Stryker disable next-line StringLiteral: descriptions only label the chart
-			description: 'Forget the saved ID; the server assigns a new one'
-		},
-		'signaling.useId': {
-			target: '.connecting.identity',
-			actions: assign({ pinned: ({ event }) => event.id, id: null, failure: null, attempt: 0 })
-		}
+		'signaling.freshId': [
+			{
+				guard: 'hasConfig',
+				target: '.connecting.identity',
+				actions: assign({ fresh: true, pinned: null, id: null, failure: null, attempt: 0 }),
+				// Stryker disable next-line StringLiteral: descriptions only label the chart
+				description: 'Forget the saved ID; the server assigns a new one'
+			},
+			{
+				target: '.connecting.config',
+				actions: assign({ fresh: true, pinned: null, id: null, failure: null, attempt: 0 }),
+				// Stryker disable next-line StringLiteral: descriptions only label the chart
+				description: 'No config yet: fetch it first, then ask for a new ID'
+			}
+		],
+		'signaling.useId': [
+			{
+				guard: 'hasConfig',
+				target: '.connecting.identity',
+				actions: assign({ pinned: ({ event }) => event.id, id: null, failure: null, attempt: 0 })
+			},
+			{
+				target: '.connecting.config',
+				actions: assign({ pinned: ({ event }) => event.id, id: null, failure: null, attempt: 0 }),
+				// Stryker disable next-line StringLiteral: descriptions only label the chart
+				description: 'No config yet: fetch it first, then register the pinned ID'
+			}
+		]
 	},
 	initial: 'connecting',
 	states: {
@@ -222,7 +244,13 @@ export const signalingMachine = setup({
 						src: 'loadConfig',
 						// Stryker disable next-line StringLiteral: nothing addresses this invoked actor by id
 						id: 'loadConfig',
-						onDone: { target: 'identity', actions: assign({ config: ({ event }) => event.output }) }
+						onDone: { target: 'identity', actions: assign({ config: ({ event }) => event.output }) },
+						onError: {
+							target: '#signaling.disconnected.noConfig',
+							actions: ['assignConfigFailure', 'countAttempt'],
+							// Stryker disable next-line StringLiteral: descriptions only label the chart
+							description: 'No usable /signaling.json and none remembered: retry with backoff, never the public cloud'
+						}
 					}
 				},
 				identity: {
@@ -280,31 +308,64 @@ export const signalingMachine = setup({
 			}
 		},
 		disconnected: {
-			after: {
-				reconnectDelay: { target: 'reconnecting' }
-			},
+			initial: 'peer',
 			on: {
-				'network.online': {
-					target: 'reconnecting',
-					// Stryker disable next-line StringLiteral: descriptions only label the chart
-					description: 'Network back: retry at once'
-				},
-				'network.foreground': {
-					target: 'reconnecting',
-					// Stryker disable next-line StringLiteral: descriptions only label the chart
-					description: 'Back in the foreground: retry at once'
-				},
-				'network.changed': {
-					target: 'reconnecting',
-					// Stryker disable next-line StringLiteral: descriptions only label the chart
-					description: 'Connection type changed: retry at once'
-				},
 				'peer.opened': 'open',
 				'peer.error': [
 					{ guard: 'fatal', target: 'failed', actions: 'assignFailure' },
 					{ guard: 'peerUnavailable', actions: 'reportPeerUnavailable' },
 					{ guard: 'webrtcError', actions: 'reportWebrtcError' }
 				]
+			},
+			states: {
+				peer: {
+					// Stryker disable next-line StringLiteral: descriptions only label the chart
+					description: 'The Peer lost the server, or never reached it: reconnect after the backoff',
+					after: {
+						reconnectDelay: { target: '#signaling.reconnecting' }
+					},
+					on: {
+						'network.online': {
+							target: '#signaling.reconnecting',
+							// Stryker disable next-line StringLiteral: descriptions only label the chart
+							description: 'Network back: retry at once'
+						},
+						'network.foreground': {
+							target: '#signaling.reconnecting',
+							// Stryker disable next-line StringLiteral: descriptions only label the chart
+							description: 'Back in the foreground: retry at once'
+						},
+						'network.changed': {
+							target: '#signaling.reconnecting',
+							// Stryker disable next-line StringLiteral: descriptions only label the chart
+							description: 'Connection type changed: retry at once'
+						}
+					}
+				},
+				noConfig: {
+					// Stryker disable next-line StringLiteral: descriptions only label the chart
+					description: "This app's server gave no usable config and none is remembered: fetch it again after the backoff",
+					after: {
+						reconnectDelay: { target: '#signaling.connecting.config' }
+					},
+					on: {
+						'network.online': {
+							target: '#signaling.connecting.config',
+							// Stryker disable next-line StringLiteral: descriptions only label the chart
+							description: 'Network back: fetch the config at once'
+						},
+						'network.foreground': {
+							target: '#signaling.connecting.config',
+							// Stryker disable next-line StringLiteral: descriptions only label the chart
+							description: 'Back in the foreground: fetch the config at once'
+						},
+						'network.changed': {
+							target: '#signaling.connecting.config',
+							// Stryker disable next-line StringLiteral: descriptions only label the chart
+							description: 'Connection type changed: fetch the config at once'
+						}
+					}
+				}
 			}
 		},
 		reconnecting: {

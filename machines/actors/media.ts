@@ -128,6 +128,23 @@ export const watchCamera = fromCallback<{ type: string }, { stream: MediaStream 
 );
 
 /**
+ * - `page.hidden`: the page went to the background (another app or tab, the screen locked).
+ * - `page.visible`: it is in the foreground again.
+ */
+export type PageEvent = { type: 'page.hidden' } | { type: 'page.visible' };
+
+/** Follows the page's visibility (`visibilitychange`); a page that starts hidden (opened in a
+ * background tab) says so at once. */
+export const pageVisibility = fromCallback<{ type: string }>(({ sendBack }) => {
+	if (typeof document === 'undefined') return () => {};
+	const report = () =>
+		sendBack({ type: document.visibilityState === 'hidden' ? 'page.hidden' : 'page.visible' } satisfies PageEvent);
+	if (document.visibilityState === 'hidden') report();
+	document.addEventListener('visibilitychange', report);
+	return () => document.removeEventListener('visibilitychange', report);
+});
+
+/**
  * `mic.open`: open the microphone now (dial or accept; never on the camera screen).
  */
 export type MicCommand = { type: 'mic.open' };

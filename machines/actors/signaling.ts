@@ -42,11 +42,105 @@ function storage(): Storage | null {
  * signaling in `connecting` for ever. */
 export const CONFIG_TIMEOUT_MS = 5000;
 
+/** Why `/signaling.json` gave no usable config: a non-2xx answer other than 404, no answer in
+ * time, a body that is not JSON, JSON of the wrong shape, or no network at all. */
+export type ConfigProblem = 'status' | 'timeout' | 'bad-json' | 'malformed' | 'network';
+
+/** loadConfig's rejection when the server gave no usable config and none is remembered. */
+export class ConfigUnavailableError extends Error {
+	constructor(
+		readonly problem: ConfigProblem,
+		readonly detail: string
+	) {
+		super(`/signaling.json: ${detail}`);
+		this.name = 'ConfigUnavailableError';
+	}
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+const boundedString = (v: unknown, max: number, pattern?: RegExp): v is string =>
+	typeof v === 'string' && v.length > 0 && v.length <= max && (!pattern || pattern.test(v));
+
+/** A DNS name, an IPv4 address or a bracketed IPv6 literal: what a Host header names. */
+const HOST = /^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])$/;
+const PATH = /^\/[A-Za-z0-9._~/-]*$/;
+const KEY = /^[A-Za-z0-9._-]+$/;
+const ICE_URL = /^(?:stun|stuns|turn|turns):[^\s]+$/;
+
+const optionalString = (v: unknown, max: number) => v === undefined || (typeof v === 'string' && v.length <= max);
+
+function iceServer(v: unknown): RTCIceServer | null {
+	if (!isRecord(v)) return null;
+	const { urls, username, credential } = v;
+	const list: unknown = typeof urls === 'string' ? [urls] : urls;
+	if (!Array.isArray(list) || !list.length || list.length > 8) return null;
+	if (!list.every((u) => boundedString(u, 512, ICE_URL))) return null;
+	if (!optionalString(username, 512) || !optionalString(credential, 512)) return null;
+	return {
+		urls: typeof urls === 'string' ? urls : (list as string[]).slice(),
+		...(username !== undefined ? { username: username as string } : {}),
+		...(credential !== undefined ? { credential: credential as string } : {})
+	};
+}
+
 /**
- * 200 → use it and remember it; 404 → PeerJS cloud; network error (offline, installed app) or no
- * answer within CONFIG_TIMEOUT_MS → the remembered config, else cloud. Never from URL
- * parameters: whoever controls signaling can swap SDP fingerprints and sit in the middle of the
- * media.
+ * The server's config, checked field by field and rebuilt from those fields only, or null when
+ * any is missing or wrong: `{ host, port, path, secure, key, iceServers }` and an optional
+ * `iceTransportPolicy`. The same check guards what was remembered in localStorage.
+ */
+export function parseSignalingConfig(body: unknown): Omit<SignalingConfig, 'cloud' | 'source'> | null {
+	if (!isRecord(body)) return null;
+	const { host, port, path, secure, key, iceServers, iceTransportPolicy } = body;
+	if (!boundedString(host, 253, HOST)) return null;
+	if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return null;
+	if (!boundedString(path, 256, PATH)) return null;
+	if (typeof secure !== 'boolean') return null;
+	if (!boundedString(key, 64, KEY)) return null;
+	if (!Array.isArray(iceServers) || iceServers.length > 16) return null;
+	const servers = iceServers.map(iceServer);
+	if (servers.some((server) => !server)) return null;
+	if (iceTransportPolicy !== undefined && iceTransportPolicy !== 'all' && iceTransportPolicy !== 'relay') return null;
+	return {
+		host,
+		port,
+		path,
+		secure,
+		key,
+		iceServers: servers as RTCIceServer[],
+		...(iceTransportPolicy ? { iceTransportPolicy } : {})
+	};
+}
+
+/** The config the same-origin server gave last time, if it still passes the check. */
+export function rememberedConfig(): SignalingConfig | null {
+	try {
+		const saved = storage()?.getItem(CONFIG_KEY);
+		const parsed = saved ? parseSignalingConfig(JSON.parse(saved)) : null;
+		return parsed ? { ...parsed, cloud: false, source: 'remembered' } : null;
+	} catch {
+		return null;
+	}
+}
+
+function unavailable(err: unknown): ConfigUnavailableError {
+	if (err instanceof ConfigUnavailableError) return err;
+	const name = err && typeof err === 'object' && 'name' in err ? String((err as { name: unknown }).name) : '';
+	if (name === 'TimeoutError' || name === 'AbortError') {
+		return new ConfigUnavailableError('timeout', `no answer within ${CONFIG_TIMEOUT_MS / 1000} s`);
+	}
+	if (name === 'SyntaxError') return new ConfigUnavailableError('bad-json', 'the answer is not JSON');
+	return new ConfigUnavailableError('network', 'network error');
+}
+
+/**
+ * 200 with a valid body → use it and remember it. 404 → PeerJS cloud: the app is hosted without
+ * its server, so the cloud is the only signaling there is (the views say so). Anything else (5xx
+ * during a deploy, another non-2xx, no answer within CONFIG_TIMEOUT_MS, a body that is not JSON
+ * or not a config, offline) → the remembered config; with none, this rejects with a
+ * ConfigUnavailableError and the machine retries with its backoff. Never the cloud in that case:
+ * the saved ID and its token would go to a third party without the user knowing. Never from URL
+ * parameters either: whoever controls signaling can swap SDP fingerprints and sit in the middle
+ * of the media.
  */
 export const loadConfig = fromPromise<SignalingConfig, void>(async () => {
 	try {
@@ -54,23 +148,21 @@ export const loadConfig = fromPromise<SignalingConfig, void>(async () => {
 			cache: 'no-store',
 			signal: AbortSignal.timeout(CONFIG_TIMEOUT_MS)
 		});
-		if (res.ok) {
-			const body = (await res.json()) as Omit<SignalingConfig, 'cloud' | 'source'>;
-			const config: SignalingConfig = { ...body, cloud: false, source: 'server' };
+		if (res.status === 404) return cloudConfig;
+		if (!res.ok) throw new ConfigUnavailableError('status', `HTTP ${res.status}`);
+		const parsed = parseSignalingConfig(await res.json());
+		if (!parsed) throw new ConfigUnavailableError('malformed', 'the answer is not a signaling config');
+		const config: SignalingConfig = { ...parsed, cloud: false, source: 'server' };
+		try {
 			storage()?.setItem(CONFIG_KEY, JSON.stringify(config));
-			return config;
+		} catch {
+			/* storage full or blocked: used now, not remembered */
 		}
-		return cloudConfig;
-	} catch {
-		const saved = storage()?.getItem(CONFIG_KEY);
-		if (saved) {
-			try {
-				return { ...(JSON.parse(saved) as SignalingConfig), source: 'remembered' };
-			} catch {
-				/* fall through to the cloud defaults */
-			}
-		}
-		return cloudConfig;
+		return config;
+	} catch (err) {
+		const remembered = rememberedConfig();
+		if (remembered) return remembered;
+		throw unavailable(err);
 	}
 });
 

@@ -9,6 +9,7 @@ import { sessionMachine } from '$machines/session.machine';
 import type { permissionMachine } from '$machines/permission.machine';
 import type { captureMachine } from '$machines/capture.machine';
 import type { signalingMachine } from '$machines/signaling.machine';
+import { Redactor } from '$lib/inspector/redact';
 
 export type Session = Actor<typeof sessionMachine>;
 
@@ -18,11 +19,11 @@ export interface LogEntry {
 	/** The machine id (systemId where it has one): session, capture, call, ice… */
 	machine: string;
 	eventType: string;
-	/** The event with handles (streams, peers) replaced by their class names. */
+	/** The event with handles (streams, peers) replaced by their class names, secrets redacted. */
 	payload: unknown;
 	from: string;
 	to: string;
-	/** The snapshot's context after the event, made safe for JSON. */
+	/** The snapshot's context after the event, made safe for JSON, secrets redacted. */
 	context: unknown;
 	/** The actor instance (its sessionId): tells one call from the next. */
 	actor: string;
@@ -70,7 +71,10 @@ export function toPlain(value: unknown, depth = 0, seen = new WeakSet<object>())
 	if (depth > 4) return '[Object]';
 	seen.add(value);
 	const out: Record<string, unknown> = {};
-	for (const [k, v] of Object.entries(value)) out[k] = toPlain(v, depth + 1, seen);
+	// defineProperty: a key named `__proto__` (hostile input) stays a plain key.
+	for (const [k, v] of Object.entries(value)) {
+		Object.defineProperty(out, k, { value: toPlain(v, depth + 1, seen), enumerable: true, writable: true, configurable: true });
+	}
 	return out;
 }
 
@@ -87,6 +91,9 @@ export function stateText(value: unknown): string {
 export class InspectionLog {
 	entries = $state.raw<LogEntry[]>([]);
 	#seq = 0;
+	/** The one place the inspector's data passes: nothing reaches the views or the export
+	 * without going through it. */
+	#redactor = new Redactor();
 	#last = new Map<AnyActorRef, string>();
 	#pending = new Map<AnyActorRef, TakenTransition[]>();
 
@@ -113,15 +120,21 @@ export class InspectionLog {
 		const transitions = this.#pending.get(ref) ?? [];
 		this.#pending.delete(ref);
 		const { type, ...rest } = ev.event as { type: string };
+		const payload = toPlain(rest);
+		const context = toPlain(snapshot.context);
+		// Learn from both before redacting either: a payload may quote a token that only the
+		// context names as one.
+		this.#redactor.learn(payload);
+		this.#redactor.learn(context);
 		const entry: LogEntry = {
 			seq: ++this.#seq,
 			time: Date.now(),
 			machine,
 			eventType: type,
-			payload: toPlain(rest),
+			payload: this.#redactor.redact(payload),
 			from,
 			to,
-			context: toPlain(snapshot.context),
+			context: this.#redactor.redact(context),
 			actor: ref.sessionId,
 			transitions
 		};
@@ -130,7 +143,8 @@ export class InspectionLog {
 		this.entries = next;
 	};
 
-	/** Extra observers (the optional Stately inspector bridge). */
+	/** Extra observers (the optional Stately inspector bridge). They get XState's raw inspection
+	 * events, secrets included: nothing that leaves the page may observe here. */
 	observers = new Set<(ev: InspectionEvent) => void>();
 }
 

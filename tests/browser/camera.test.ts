@@ -4,6 +4,11 @@ import {
 	decodesFrames,
 	instrumentWebRtc,
 	launch,
+	liveTracks,
+	openAppPage,
+	placeCall,
+	setPageHidden,
+	videoTrackStates,
 	setCameraPermission,
 	startServer,
 	stateOf,
@@ -131,6 +136,69 @@ describe('camera failures', () => {
 			await expect.poll(() => textOf(page, 'error')).toContain('No camera was found');
 		} finally {
 			await browser.close();
+		}
+	});
+});
+
+describe('camera only while needed: the page hidden and shown again', () => {
+	let browser: Browser;
+	beforeAll(async () => {
+		browser = await launch({ deviceCount: 3 });
+	});
+	afterAll(async () => {
+		await browser?.close();
+	});
+
+	/** The preview's own video track: what the user would see. */
+	const previewTrack = (page: import('playwright-core').Page) =>
+		page.evaluate(() => {
+			const v = document.querySelector('[data-testid=local-video]') as HTMLVideoElement | null;
+			const track = (v?.srcObject as MediaStream | null)?.getVideoTracks()[0];
+			return track ? track.readyState : 'none';
+		});
+
+	test('outside a call: hidden ends the video track (capture idle); visible again opens a new live one', async () => {
+		const page = await openAppPage(browser, server.url, { waitOpen: false });
+		try {
+			expect(await videoTrackStates(page)).toEqual(['live']);
+			await setPageHidden(page, true);
+			await waitForState(page, 'capture', 'idle');
+			expect(await videoTrackStates(page)).toEqual(['ended']);
+			expect(await liveTracks(page, 'video')).toBe(0);
+			expect(await previewTrack(page)).not.toBe('live');
+			await setPageHidden(page, false);
+			await waitForState(page, 'capture', 'live');
+			// A new track: the old one stays ended.
+			expect(await videoTrackStates(page)).toEqual(['ended', 'live']);
+			expect(await previewTrack(page)).toBe('live');
+			expect(await decodesFrames(page, 'local-video')).toBe(true);
+		} finally {
+			await page.context().close();
+		}
+	});
+
+	test('in a call the camera stays on while hidden and the far side keeps decoding it; a call that ends while hidden releases it', async () => {
+		const a = await openAppPage(browser, server.url);
+		const b = await openAppPage(browser, server.url);
+		try {
+			await placeCall(a, b);
+			await setPageHidden(a, true);
+			// Longer than any release would take (the outside-a-call case is immediate).
+			await a.waitForTimeout(1000);
+			expect(await stateOf(a, 'capture')).toBe('live');
+			expect(await videoTrackStates(a)).toEqual(['live']);
+			expect(await decodesFrames(b, 'remote-video')).toBe(true);
+			// The far side hangs up while this page is in the background: its camera goes.
+			await b.getByTestId('hangup').click();
+			await waitForState(a, 'call', 'ended');
+			await waitForState(a, 'capture', 'idle');
+			expect(await liveTracks(a, 'video')).toBe(0);
+			await setPageHidden(a, false);
+			await waitForState(a, 'capture', 'live');
+			expect(await liveTracks(a, 'video')).toBe(1);
+		} finally {
+			await a.context().close();
+			await b.context().close();
 		}
 	});
 });

@@ -107,6 +107,35 @@ export async function watchCsp(context: BrowserContext): Promise<void> {
 	});
 }
 
+/**
+ * Records every request `context`'s pages make from now on: what went to the network (requests,
+ * WebSockets) and what the page tried but its CSP blocked (those never reach the network, so
+ * neither Playwright nor CDP reports them; the page's `securitypolicyviolation` does). Pages
+ * opened or reloaded after this call are covered.
+ */
+export async function recordRequests(context: BrowserContext) {
+	const urls: string[] = [];
+	await context.exposeBinding('__recordBlocked', (_source, url: string) => urls.push(url));
+	await context.addInitScript(() => {
+		document.addEventListener('securitypolicyviolation', (e) => {
+			if (/^(https?|wss?):/.test(e.blockedURI)) (window as unknown as { __recordBlocked(u: string): void }).__recordBlocked(e.blockedURI);
+		});
+	});
+	context.on('request', (r) => urls.push(r.url()));
+	const watch = (page: Page) => page.on('websocket', (ws) => urls.push(ws.url()));
+	context.on('page', watch);
+	context.pages().forEach(watch);
+	return {
+		urls,
+		/** Every URL whose host is not loopback (0.peerjs.com would be one). */
+		offLoopback: () =>
+			urls.filter((u) => {
+				const host = URL.canParse(u) ? new URL(u).hostname : '';
+				return !/^(127\.0\.0\.1|localhost|\[::1\])$/.test(host) && !/^(data|blob):/.test(u);
+			})
+	};
+}
+
 /** A phone-sized page. */
 export async function phonePage(browser: Browser, context?: BrowserContext): Promise<Page> {
 	const ctx = context ?? (await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 }));
@@ -244,6 +273,35 @@ export async function setCameraPermission(
 		browserContextId: target?.browserContextId
 	});
 	// Not detached: CDP drops its permission overrides when the session that set them goes.
+}
+
+/**
+ * Hides or shows the page as the browser would: `document.visibilityState` / `document.hidden`
+ * change and `visibilitychange` fires. Headless Chromium never hides a page by itself, and no
+ * CDP call does it either (measured with Chromium 156: Page.setWebLifecycleState 'frozen' on a
+ * visible page fires neither `freeze` nor `visibilitychange`; a second tab, Target.activateTarget,
+ * bringToFront and a minimized window all leave the page 'visible'), so the document's own
+ * properties are overridden, and deleted again to show it.
+ */
+export async function setPageHidden(page: Page, hidden: boolean): Promise<void> {
+	await page.evaluate((hide) => {
+		const doc = document as unknown as Record<string, unknown>;
+		if (hide) {
+			Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+			Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+		} else {
+			delete doc.visibilityState;
+			delete doc.hidden;
+		}
+		document.dispatchEvent(new Event('visibilitychange'));
+	}, hidden);
+}
+
+/** The readyState of every video track getUserMedia gave the page (instrumentWebRtc), in order. */
+export async function videoTrackStates(page: Page): Promise<string[]> {
+	return page.evaluate(() =>
+		(window as unknown as { __gum: MediaStreamTrack[] }).__gum.filter((t) => t.kind === 'video').map((t) => t.readyState)
+	);
 }
 
 /** A phone-sized, WebRTC-instrumented app page with its camera live (and signaling open). */

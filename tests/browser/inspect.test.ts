@@ -234,6 +234,56 @@ describe('/inspect', () => {
 		}
 	});
 
+	it('shows and exports neither the ID token nor the TURN credentials of ICE_SERVERS', async () => {
+		// A TURN server on loopback that nothing listens on: no call is made, so it is never asked.
+		const turn = { urls: 'turn:127.0.0.1:3478', username: 'turn-user-1700000000', credential: 'turn-pass-9b1f3c7e' };
+		const withTurn = await startServer({ iceServers: [{ urls: 'stun:127.0.0.1:3478' }, turn] });
+		const page = await newPage();
+		try {
+			await page.goto(`${withTurn.url}/`);
+			await waitForState(page, 'signaling', 'open');
+			const token = await page.evaluate(() => JSON.parse(localStorage.getItem('camcall.identity') ?? '{}').token as string);
+			expect(token).toMatch(/^\w{8,}$/);
+			// The app did get the credentials (it remembers the config): there is something to hide.
+			expect(await page.evaluate(() => localStorage.getItem('camcall.signaling'))).toContain(turn.credential);
+			const secrets = [token, turn.username, turn.credential];
+
+			await openInspector(page);
+			const log = page.locator('[data-testid="event-log"]');
+			await expect.poll(() => log.locator('[data-machine="signaling"][data-event="peer.opened"]').count()).toBe(1);
+			// The whole page, markup and attributes included, with each log entry opened in turn
+			// (one shows its context at a time).
+			const pages = await page.evaluate(async () => {
+				const html = [document.documentElement.outerHTML + document.body.innerText];
+				const buttons = [...document.querySelectorAll<HTMLButtonElement>('[data-testid="event-log"] > li > button')];
+				for (const button of buttons) {
+					button.click();
+					await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+					html.push(document.documentElement.outerHTML + document.body.innerText);
+				}
+				return html;
+			});
+			expect(pages.length).toBeGreaterThan(10);
+			const shown = pages.join('\n');
+			const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid="export-log"]').click()]);
+			const exported = fs.readFileSync(await download.path(), 'utf8');
+			const leaks = secrets.flatMap((secret) => [
+				...(shown.includes(secret) ? [`${secret} on the page`] : []),
+				...(exported.includes(secret) ? [`${secret} in the export`] : [])
+			]);
+			expect(leaks).toEqual([]);
+			// Redacted where shown, not dropped: the identity and the ICE servers are there.
+			for (const text of [shown, exported]) {
+				expect(text.includes('"token": "[redacted]"')).toBe(true);
+				expect(text.includes('"credential": "[redacted]"')).toBe(true);
+				expect(text.includes('turn:127.0.0.1:3478')).toBe(true);
+			}
+		} finally {
+			await page.context().close();
+			await withTurn.close();
+		}
+	});
+
 	it('works offline once the service worker is installed', async () => {
 		const page = await newPage();
 		try {

@@ -9,6 +9,7 @@ import {
 	openAppPage,
 	peerIdOf,
 	placeCall,
+	recordRequests,
 	launch,
 	openPcs,
 	startServer,
@@ -131,6 +132,71 @@ describe('resilience', () => {
 		} finally {
 			await appServer.close();
 			await peers?.close();
+		}
+	});
+
+	test('/signaling.json answers 503 → nothing leaves loopback; the app keeps its remembered server and registers with its ID', async () => {
+		const server = await startServer();
+		try {
+			const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+			const page = await context.newPage();
+			// A first visit remembers this server's config and saves the ID.
+			await page.goto(server.url);
+			await waitForState(page, 'signaling', 'open');
+			const id = await peerIdOf(page);
+			expect(await page.getByTestId('signaling-server').getAttribute('data-source')).toBe('server');
+
+			// A deploy in progress: /signaling.json answers 503 from now on.
+			const requests = await recordRequests(context);
+			let refused = 0;
+			await context.route('**/signaling.json', (route) => {
+				refused++;
+				return route.fulfill({ status: 503, contentType: 'text/html', body: '<h1>Deploying</h1>' });
+			});
+			await page.reload();
+			await waitForState(page, 'signaling', ['open', 'disconnected', 'failed']);
+			expect(requests.offLoopback()).toEqual([]);
+			await waitForState(page, 'signaling', 'open');
+			expect(refused).toBeGreaterThanOrEqual(1);
+			expect(await peerIdOf(page)).toBe(id);
+			const line = page.getByTestId('signaling-server');
+			expect(await line.getAttribute('data-source')).toBe('remembered');
+			expect(await line.textContent()).toContain('127.0.0.1');
+			expect(await page.getByTestId('cloud-note').count()).toBe(0);
+			// Registered through this server's PeerServer, and nothing went anywhere else.
+			expect(requests.urls.some((u) => u.startsWith(`ws://127.0.0.1:${server.port}/peerjs/peerjs?`))).toBe(true);
+			expect(requests.offLoopback()).toEqual([]);
+			await context.close();
+		} finally {
+			await server.close();
+		}
+	});
+
+	test('/signaling.json answers 503 with nothing remembered → says so, sends nothing off loopback, and registers once it answers', async () => {
+		const server = await startServer();
+		try {
+			const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+			const requests = await recordRequests(context);
+			let down = true;
+			await context.route('**/signaling.json', (route) => (down ? route.fulfill({ status: 503, body: '' }) : route.fallback()));
+			const page = await context.newPage();
+			await page.goto(server.url);
+			await waitForState(page, 'signaling', 'disconnected');
+			expect(requests.offLoopback()).toEqual([]);
+			await expect.poll(() => textOf(page, 'error')).toContain("signaling server is not answering");
+			// Two backoff rounds (1 s, 2 s): still no Peer anywhere.
+			await page.waitForTimeout(3500);
+			expect(['disconnected', 'connecting']).toContain(await stateOf(page, 'signaling'));
+			expect(requests.urls.filter((u) => u.startsWith('ws'))).toEqual([]);
+			expect(requests.urls.filter((u) => u.endsWith('/signaling.json')).length).toBeGreaterThanOrEqual(3);
+			expect(await page.getByTestId('signaling-server').count()).toBe(0);
+			down = false;
+			await waitForState(page, 'signaling', 'open', 10_000);
+			expect(await page.getByTestId('signaling-server').getAttribute('data-source')).toBe('server');
+			expect(requests.offLoopback()).toEqual([]);
+			await context.close();
+		} finally {
+			await server.close();
 		}
 	});
 

@@ -6,10 +6,10 @@
  * cameras were asked for, which tracks are live, what the session was told), not the chart.
  */
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { createActor, setup, waitFor, type ActorRefFrom, type AnyEventObject } from 'xstate';
+import { createActor, fromCallback, setup, waitFor, type ActorRefFrom, type AnyEventObject } from 'xstate';
 import { captureMachine, flipTarget, type CaptureContext } from '$machines/capture.machine';
 import { captureMessages } from '$machines/errors';
-import type { Facing } from '$machines/actors/media';
+import { pageVisibility, type Facing } from '$machines/actors/media';
 import { domError } from './fakes';
 
 interface Camera {
@@ -132,12 +132,12 @@ const phone = (): Camera[] => [
 type Capture = ActorRefFrom<typeof captureMachine>;
 
 /** The capture machine as the session holds it, over `cameras`. */
-function start(cameras: Camera[]) {
+function start(cameras: Camera[], machine: typeof captureMachine = captureMachine) {
 	const devices = new FakeMediaDevices(cameras);
 	vi.stubGlobal('navigator', { mediaDevices: devices });
 	const heard: AnyEventObject[] = [];
 	const parent = createActor(
-		setup({ actors: { capture: captureMachine } }).createMachine({
+		setup({ actors: { capture: machine } }).createMachine({
 			invoke: { src: 'capture', id: 'capture' },
 			on: { '*': { actions: ({ event }) => heard.push(event) } }
 		})
@@ -164,7 +164,7 @@ afterEach(() => {
 describe('capture machine: opening the camera', () => {
 	test('idle until camera.start; then one video-only request, and the session hears the live stream', async () => {
 		const { devices, heard, capture, until, ctx } = start(laptop());
-		expect(capture.getSnapshot().value).toBe('idle');
+		expect(capture.getSnapshot().value).toEqual({ idle: 'off' });
 		expect(devices.requests).toEqual([]);
 		capture.send({ type: 'camera.start' });
 		expect(capture.getSnapshot().value).toBe('acquiring');
@@ -445,13 +445,257 @@ describe('capture machine: the camera going away', () => {
 		await until('live');
 		const track = liveTrack(devices, capture);
 		capture.send({ type: 'camera.stop' });
-		expect(capture.getSnapshot().value).toBe('idle');
+		expect(capture.getSnapshot().value).toEqual({ idle: 'off' });
 		expect(track.readyState).toBe('ended');
 		expect(ctx()).toMatchObject({ stream: null, info: null });
 		expect(heard.map((e) => e.type)).toEqual(['capture.live']);
 		// Its track's end no longer reaches the machine.
 		track.end();
-		expect(capture.getSnapshot().value).toBe('idle');
+		expect(capture.getSnapshot().value).toEqual({ idle: 'off' });
+	});
+});
+
+/**
+ * The capture machine with the page's visibility in the test's hands (a fake pageVisibility
+ * actor) and the session's `camera.inCall` sent by the test.
+ */
+function startPaged(cameras: Camera[], { hiddenAtStart = false } = {}) {
+	const page = { hidden: hiddenAtStart, hide: () => {}, show: () => {} };
+	const machine = captureMachine.provide({
+		actors: {
+			pageVisibility: fromCallback(({ sendBack }) => {
+				page.hide = () => {
+					page.hidden = true;
+					sendBack({ type: 'page.hidden' });
+				};
+				page.show = () => {
+					page.hidden = false;
+					sendBack({ type: 'page.visible' });
+				};
+				if (hiddenAtStart) sendBack({ type: 'page.hidden' });
+				return () => {};
+			})
+		}
+	});
+	const h = start(cameras, machine);
+	const call = { active: false };
+	const inCall = (active: boolean) => {
+		call.active = active;
+		h.capture.send({ type: 'camera.inCall', inCall: active });
+	};
+	return { ...h, page, call, inCall };
+}
+
+describe('capture machine: the camera only while needed (page hidden)', () => {
+	test('hidden outside a call: the track is stopped (idle.suspended); visible again: the same camera reopens and the session hears it', async () => {
+		const { devices, heard, capture, page, until, ctx } = startPaged(laptop());
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		capture.send({ type: 'camera.flip' });
+		await until('live');
+		const before = liveTrack(devices, capture);
+		page.hide();
+		expect(capture.getSnapshot().value).toEqual({ idle: 'suspended' });
+		expect(before.readyState).toBe('ended');
+		expect(devices.live()).toEqual([]);
+		expect(ctx()).toMatchObject({ stream: null, info: null, failure: null });
+		const asked = devices.requests.length;
+		page.show();
+		expect(capture.getSnapshot().value).toBe('acquiring');
+		await until('live');
+		expect(devices.requests).toHaveLength(asked + 1);
+		const after = liveTrack(devices, capture);
+		expect(after).not.toBe(before);
+		expect(after.camera.deviceId).toBe('cam-b');
+		expect(heard.at(-1)).toEqual({ type: 'capture.live', stream: ctx().stream });
+		// Its old track's end (stop() fires none, but an OS might) does not reach the machine.
+		before.end();
+		expect(capture.getSnapshot().value).toBe('live');
+	});
+
+	test('in a call the camera stays on while hidden; a call that ends while hidden releases it; visible reopens it', async () => {
+		const { devices, capture, page, inCall, until } = startPaged(laptop());
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		const track = liveTrack(devices, capture);
+		inCall(true);
+		page.hide();
+		expect(capture.getSnapshot().value).toBe('live');
+		expect(track.readyState).toBe('live');
+		// Flipping in the background mid-call keeps a camera on too.
+		capture.send({ type: 'camera.flip' });
+		await until('live');
+		expect(liveTrack(devices, capture).camera.deviceId).toBe('cam-b');
+		inCall(false);
+		expect(capture.getSnapshot().value).toEqual({ idle: 'suspended' });
+		expect(devices.live()).toEqual([]);
+		page.show();
+		await until('live');
+		expect(liveTrack(devices, capture).camera.deviceId).toBe('cam-b');
+	});
+
+	test('a call that rings while suspended does not open the camera in the background; coming back does', async () => {
+		const { devices, capture, page, inCall, until } = startPaged(laptop());
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		page.hide();
+		const asked = devices.requests.length;
+		inCall(true);
+		expect(capture.getSnapshot().value).toEqual({ idle: 'suspended' });
+		expect(devices.requests).toHaveLength(asked);
+		page.show();
+		await until('live');
+		liveTrack(devices, capture);
+		// Hidden again, still in the call: it stays on.
+		page.hide();
+		expect(capture.getSnapshot().value).toBe('live');
+	});
+
+	test('hidden while the camera is still opening: released the moment it opens, never left on', async () => {
+		const { devices, capture, page, until } = startPaged(laptop());
+		capture.send({ type: 'camera.start' });
+		page.hide();
+		await waitFor(capture, (s) => s.matches({ idle: 'suspended' }), { timeout: 1000 });
+		expect(devices.tracks).toHaveLength(1);
+		expect(devices.live()).toEqual([]);
+		page.show();
+		await until('live');
+		liveTrack(devices, capture);
+	});
+
+	test('hidden during a flip: the new camera is released as soon as it opens, and reopened when visible', async () => {
+		const { devices, capture, page, until } = startPaged(laptop());
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		capture.send({ type: 'camera.flip' });
+		page.hide();
+		await waitFor(capture, (s) => s.matches({ idle: 'suspended' }), { timeout: 1000 });
+		expect(devices.live()).toEqual([]);
+		page.show();
+		await until('live');
+		expect(liveTrack(devices, capture).camera.deviceId).toBe('cam-b');
+	});
+
+	test('a page that starts hidden (a background tab): camera.start asks for nothing until it is visible', async () => {
+		const { devices, capture, page, until } = startPaged(laptop(), { hiddenAtStart: true });
+		capture.send({ type: 'camera.start' });
+		expect(capture.getSnapshot().value).toEqual({ idle: 'suspended' });
+		expect(devices.requests).toEqual([]);
+		page.show();
+		await until('live');
+		expect(devices.requests).toHaveLength(1);
+	});
+
+	test('camera.stop while suspended turns it off: coming back does not reopen it', async () => {
+		const { devices, capture, page, until } = startPaged(laptop());
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		page.hide();
+		capture.send({ type: 'camera.stop' });
+		expect(capture.getSnapshot().value).toEqual({ idle: 'off' });
+		page.show();
+		expect(capture.getSnapshot().value).toEqual({ idle: 'off' });
+		expect(devices.requests).toHaveLength(1);
+	});
+
+	test('a camera that cannot reopen after coming back fails with its reason, as any open does', async () => {
+		const { devices, heard, capture, page, until, ctx } = startPaged(laptop());
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		page.hide();
+		devices.failNext = ['NotReadableError'];
+		page.show();
+		await until('failed');
+		expect(ctx().failure?.reason).toBe('camera-in-use');
+		expect(heard.at(-1)).toEqual({ type: 'capture.failed', failure: ctx().failure });
+	});
+});
+
+describe('pageVisibility actor', () => {
+	class FakeDocument extends EventTarget {
+		visibilityState: 'visible' | 'hidden' = 'visible';
+		set(state: 'visible' | 'hidden') {
+			this.visibilityState = state;
+			this.dispatchEvent(new Event('visibilitychange'));
+		}
+	}
+	function follow(doc: FakeDocument) {
+		vi.stubGlobal('document', doc);
+		const heard: string[] = [];
+		const parent = createActor(
+			setup({ actors: { pageVisibility } }).createMachine({
+				invoke: { src: 'pageVisibility' },
+				on: { '*': { actions: ({ event }) => heard.push(event.type) } }
+			})
+		).start();
+		return { heard, parent };
+	}
+
+	test('reports each visibilitychange, and a page that starts hidden at once; stops listening when stopped', () => {
+		const doc = new FakeDocument();
+		const { heard, parent } = follow(doc);
+		expect(heard).toEqual([]);
+		doc.set('hidden');
+		doc.set('visible');
+		expect(heard).toEqual(['page.hidden', 'page.visible']);
+		parent.stop();
+		doc.set('hidden');
+		expect(heard).toEqual(['page.hidden', 'page.visible']);
+
+		const background = new FakeDocument();
+		background.visibilityState = 'hidden';
+		expect(follow(background).heard).toEqual(['page.hidden']);
+	});
+});
+
+/**
+ * Every sequence of three things a user, the device or the page can do, with visibility and the
+ * call in the mix. After each step the system must hold: never two cameras open; hidden outside
+ * a call means no camera open at all; suspended only while hidden; live means exactly one open
+ * camera, the one the machine holds and the session last heard of.
+ */
+describe('capture machine: model-based, visibility and calls, every sequence of 3 steps', () => {
+	const steps: Record<string, (h: ReturnType<typeof startPaged>) => void> = {
+		start: (h) => h.capture.send({ type: 'camera.start' }),
+		flip: (h) => h.capture.send({ type: 'camera.flip' }),
+		stop: (h) => h.capture.send({ type: 'camera.stop' }),
+		hide: (h) => h.page.hide(),
+		show: (h) => h.page.show(),
+		'call begins': (h) => h.inCall(true),
+		'call ends': (h) => h.inCall(false),
+		unplug: (h) => h.devices.live().forEach((t) => t.end())
+	};
+	const names = Object.keys(steps);
+	const sequences = names.flatMap((a) => names.flatMap((b) => names.map((c) => [a, b, c])));
+
+	test('the camera is open only while needed, and never twice', async () => {
+		for (const sequence of sequences) {
+			const h = startPaged(laptop());
+			let mostLive = 0;
+			const unsubscribe = h.capture.subscribe(() => (mostLive = Math.max(mostLive, h.devices.live().length)));
+			for (const [i, step] of sequence.entries()) {
+				const where = sequence.slice(0, i + 1).join(' → ');
+				steps[step](h);
+				const s = await waitFor(h.capture, (x) => x.matches('idle') || x.matches('live') || x.matches('failed'), { timeout: 1000 });
+				mostLive = Math.max(mostLive, h.devices.live().length);
+				expect(mostLive, where).toBeLessThanOrEqual(1);
+				if (h.page.hidden && !h.call.active) {
+					expect(h.devices.live(), where).toEqual([]);
+					expect(s.matches('live'), where).toBe(false);
+				}
+				if (s.matches({ idle: 'suspended' })) expect(h.page.hidden, where).toBe(true);
+				if (s.matches('live')) {
+					expect(h.devices.live(), where).toHaveLength(1);
+					expect(s.context.stream?.getVideoTracks()[0], where).toBe(h.devices.live()[0]);
+					expect(h.heard.at(-1), where).toEqual({ type: 'capture.live', stream: s.context.stream });
+				} else {
+					expect(h.devices.live(), where).toEqual([]);
+					expect(s.context.stream, where).toBeNull();
+				}
+			}
+			unsubscribe.unsubscribe();
+			h.parent.stop();
+		}
 	});
 });
 
@@ -465,7 +709,9 @@ describe('flipTarget', () => {
 		relaxed: false,
 		working: null,
 		failure: null,
-		notice: null
+		notice: null,
+		hidden: false,
+		inCall: false
 	};
 	test('next device wraps around; an unknown or missing current starts at the first', () => {
 		expect(flipTarget(base)).toEqual({ facing: 'environment', deviceId: 'cam-a' });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { captureFailure, isOverconstrained, signalingFailure, fatalSignalingReasons, callFailure } from '$machines/errors';
+import { captureFailure, isOverconstrained, signalingFailure, fatalSignalingReasons, callFailure, configFailure, signalingMessages } from '$machines/errors';
 import { domError } from './fakes';
 
 describe('capture failures map DOMException names to reasons', () => {
@@ -47,9 +47,20 @@ describe('signaling failures: one reason per PeerJS error type', () => {
 		expect(failure.reason).toBe(type);
 		expect(failure.message).not.toBe('');
 	});
-	test('unknown types fall back to unknown', () => {
+	test('unknown types fall back to unknown, inherited names included', () => {
 		expect(signalingFailure('something-new').reason).toBe('unknown');
 		expect(signalingFailure(undefined).reason).toBe('unknown');
+		for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+			expect(signalingFailure(name)).toEqual({ reason: 'unknown', message: signalingMessages.unknown });
+		}
+	});
+	test('no usable /signaling.json: config-unavailable, not fatal, with what went wrong for the inspector', () => {
+		expect(configFailure({ detail: 'HTTP 503' })).toEqual({
+			reason: 'config-unavailable',
+			message: `${signalingMessages['config-unavailable']} (/signaling.json: HTTP 503)`
+		});
+		expect(configFailure(undefined)).toEqual({ reason: 'config-unavailable', message: signalingMessages['config-unavailable'] });
+		expect(fatalSignalingReasons).not.toContain('config-unavailable');
 	});
 	test('ID and key problems are fatal (no blind retry); network ones are not', () => {
 		expect(fatalSignalingReasons).toContain('unavailable-id');

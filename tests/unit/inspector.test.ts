@@ -9,7 +9,9 @@ import { createMachine } from 'xstate';
 import { sessionMachine } from '$machines/session.machine';
 import { activePaths, chartModel, collectMachines, guardLabel, transitionKey } from '$lib/inspector/model';
 import { layoutChart, wrap } from '$lib/inspector/layout';
+import { REDACTED, Redactor } from '$lib/inspector/redact';
 import type { OpenCameraInput, OpenCameraOutput } from '$machines/actors/media';
+import type { Identity, SignalingConfig } from '$machines/actors/signaling';
 
 type Config = Record<string, unknown>;
 const toArray = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
@@ -232,11 +234,101 @@ describe('inspection log → chart', () => {
 			})
 		);
 		expect(taken).toEqual([
-			'camera.start: idle --camera.start--> acquiring',
+			'camera.start: idle.off --camera.start--> acquiring',
 			expect.stringMatching(/^xstate\.done\.actor\..*: acquiring --done: openCamera--> live$/),
 			'camera.flip: live --camera.flip--> switching',
 			expect.stringMatching(/^xstate\.done\.actor\..*: switching\.opening --done: openCamera--> live$/)
 		]);
 		expect(log.entries.find((e) => e.eventType === 'camera.flip')).toMatchObject({ machine: 'capture', from: 'live', to: 'switching.opening' });
+	});
+});
+
+describe('secrets never reach the inspector', () => {
+	const token = 'k3y-t0ken-9f8e7d';
+	const turn = { urls: ['turn:turn.example.org:3478'], username: 'turn-user-1700000000', credential: 'turn-pass-s3cret' };
+
+	it('redacts secret keys at any depth, whatever their value, and keeps everything else', () => {
+		const hostile = JSON.parse(
+			JSON.stringify({
+				output: { host: 'h', key: 'peerjs', iceServers: [{ urls: 'stun:s' }, turn], identity: { id: 'brave-otter', token } },
+				nested: [[{ deeper: { authToken: { value: 'abcdefgh' } } }]],
+				credential: 12345678,
+				list: [{ Password: ['a1b2c3d4', 'e5f6g7h8'] }],
+				url: `wss://h/peerjs?key=peerjs&id=brave-otter&token=${token}x&x=1`
+			})
+		);
+		// JSON.parse makes `__proto__` an own key: hostile input may carry one.
+		const proto = JSON.parse(`{"__proto__": {"token": "${token}"}, "ok": 1}`);
+		const redactor = new Redactor();
+		const out = redactor.redact({ hostile, proto }) as { hostile: typeof hostile; proto: Record<string, unknown> };
+		const text = JSON.stringify(out);
+		for (const secret of [token, turn.username, turn.credential, 'abcdefgh', '12345678', 'a1b2c3d4', 'e5f6g7h8']) {
+			expect(text).not.toContain(secret);
+		}
+		expect(out.hostile.output.identity).toEqual({ id: 'brave-otter', token: REDACTED });
+		expect(out.hostile.output.iceServers).toEqual([{ urls: 'stun:s' }, { urls: turn.urls, username: REDACTED, credential: REDACTED }]);
+		expect(out.hostile.output).toMatchObject({ host: 'h', key: 'peerjs' });
+		expect(out.hostile.credential).toBe(REDACTED);
+		expect(out.hostile.nested[0][0].deeper.authToken).toBe(REDACTED);
+		expect(out.hostile.list[0].Password).toBe(REDACTED);
+		expect(out.hostile.url).toBe(`wss://h/peerjs?key=peerjs&id=brave-otter&token=${REDACTED}&x=1`);
+		expect(Object.getOwnPropertyDescriptor(out.proto, '__proto__')?.value).toEqual({ token: REDACTED });
+		expect(out.proto.ok).toBe(1);
+		// The input is not changed.
+		expect(hostile.output.identity.token).toBe(token);
+	});
+
+	it('a secret it has seen is scrubbed from any later string that quotes it', () => {
+		const redactor = new Redactor();
+		redactor.learn({ identity: { token } });
+		expect(redactor.redact({ message: `ID taken by token ${token}.` })).toEqual({ message: `ID taken by token ${REDACTED}.` });
+		// Short values are not learnt: scrubbing them would mangle ordinary text.
+		redactor.learn({ token: 'ab' });
+		expect(redactor.scrubText('tab cab')).toBe('tab cab');
+	});
+
+	it('the inspection log of the real signaling machine holds neither the token nor the TURN credentials', async () => {
+		const { InspectionLog } = await import('$lib/session.svelte');
+		const { signalingMachine } = await import('$machines/signaling.machine');
+		const { createActor, fromCallback, fromPromise, waitFor } = await import('xstate');
+		const log = new InspectionLog();
+		let emit: (e: { type: string; [k: string]: unknown }) => void = () => {};
+		const machine = signalingMachine.provide({
+			actors: {
+				loadConfig: fromPromise<SignalingConfig, void>(async () => ({
+					cloud: false,
+					host: '127.0.0.1',
+					port: 8080,
+					path: '/peerjs',
+					secure: false,
+					key: 'peerjs',
+					iceServers: [turn],
+					source: 'server'
+				})),
+				claimIdentity: fromPromise<Identity, { fresh: boolean; pinned: string | null }>(async () => ({ id: 'brave-otter', token, temporary: false })),
+				peerConnection: fromCallback(({ sendBack }) => {
+					emit = sendBack;
+					return () => {};
+				}),
+				networkWatch: fromCallback(() => () => {})
+			}
+		});
+		const actor = createActor(machine, { inspect: log.record }).start();
+		await waitFor(actor, (s) => s.matches({ connecting: 'registering' }));
+		emit({ type: 'peer.opened', id: 'brave-otter' });
+		// A server error that quotes the token.
+		emit({ type: 'peer.error', errorType: 'server-error', message: `Bad token ${token} for brave-otter`, peerId: null });
+		actor.stop();
+		const text = JSON.stringify(log.entries);
+		expect(log.entries.length).toBeGreaterThan(3);
+		for (const secret of [token, turn.username, turn.credential]) expect(text).not.toContain(secret);
+		// Redacted, not dropped: the rest of the context is there.
+		const opened = log.entries.find((e) => e.eventType === 'peer.opened')!;
+		expect(opened.context).toMatchObject({
+			id: 'brave-otter',
+			identity: { id: 'brave-otter', token: REDACTED },
+			config: { host: '127.0.0.1', iceServers: [{ urls: turn.urls, username: REDACTED, credential: REDACTED }] }
+		});
+		expect(log.entries.find((e) => e.eventType === 'peer.error')!.payload).toMatchObject({ message: `Bad token ${REDACTED} for brave-otter` });
 	});
 });

@@ -118,6 +118,46 @@ describe('session machine', () => {
 		expect(actor.getSnapshot().context.call).toBeNull();
 	});
 
+	test('the camera hears whether a call needs it: from ringing or dialing until the call is over', () => {
+		const heard: boolean[] = [];
+		const capture = createMachine({
+			id: 'capture',
+			on: { 'camera.inCall': { actions: ({ event }) => heard.push(event.inCall === true) } }
+		});
+		const peer = { disconnected: false, destroyed: false } as unknown as Peer;
+		const actor = createActor(
+			sessionMachine.provide({
+				actors: {
+					permission: recorder('permission', []) as never,
+					capture: capture as never,
+					signaling: recorder('signaling', []) as never,
+					call: inertCall({ sendDecline: () => {}, sendCancel: () => {} })
+				},
+				actions: { rejectBusy: () => {} }
+			})
+		).start();
+		// No call at start.
+		expect(heard).toEqual([false]);
+		actor.send({ type: 'signaling.peer', peer });
+		actor.send({ type: 'signaling.incomingCall', call: incoming('alice', 'c1') });
+		expect(heard).toEqual([false, true]);
+		const call = actor.getSnapshot().context.call!;
+		call.send({ type: 'call.accept' });
+		call.send({ type: 'media.signalingState', state: 'have-remote-offer' });
+		call.send({ type: 'media.signalingState', state: 'stable' });
+		call.send({ type: 'ice.connected' });
+		expect(heard).toEqual([false, true]);
+		call.send({ type: 'call.hangup' });
+		expect(heard).toEqual([false, true, false]);
+		// Dismissing the ended call's message changes nothing for the camera.
+		actor.send({ type: 'call.dismiss' });
+		expect(heard).toEqual([false, true, false]);
+		actor.send({ type: 'call.dial', peerId: 'bob' });
+		expect(heard).toEqual([false, true, false, true]);
+		actor.getSnapshot().context.call!.send({ type: 'call.hangup' });
+		expect(heard).toEqual([false, true, false, true, false]);
+	});
+
 	test('a stale dismiss while a new call rings does nothing: the call keeps ringing, nobody is told anything', () => {
 		const { actor, peer } = setup();
 		actor.send({ type: 'signaling.peer', peer });

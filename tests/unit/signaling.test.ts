@@ -19,9 +19,12 @@ import { backoffMs, signalingMachine } from '$machines/signaling.machine';
 import { signalingMessages } from '$machines/errors';
 import {
 	CONFIG_TIMEOUT_MS,
+	ConfigUnavailableError,
 	cloudConfig,
 	importOnce,
 	loadConfig,
+	parseSignalingConfig,
+	type ConfigProblem,
 	type Identity,
 	type PeerCommand,
 	type SignalingConfig
@@ -117,14 +120,18 @@ afterEach(() => {
 	vi.restoreAllMocks();
 });
 
-function setup(identity: Identity = { id: 'saved-id', token: 'tok', temporary: false }) {
+function setup(identity: Identity = { id: 'saved-id', token: 'tok', temporary: false }, load: () => Promise<SignalingConfig> = async () => config) {
 	const clock = new SimulatedClock();
 	const commands: PeerCommand[] = [];
 	let emit: (e: { type: string; [k: string]: unknown }) => void = () => {};
 	const claims: unknown[] = [];
+	const loads = { count: 0 };
 	const machine = signalingMachine.provide({
 		actors: {
-			loadConfig: fromPromise(async () => config),
+			loadConfig: fromPromise<SignalingConfig, void>(() => {
+				loads.count++;
+				return load();
+			}),
 			claimIdentity: fromPromise(async ({ input }) => {
 				claims.push(input);
 				return identity;
@@ -143,7 +150,7 @@ function setup(identity: Identity = { id: 'saved-id', token: 'tok', temporary: f
 	};
 	const state = () => actor.getSnapshot().value;
 	const ctx = () => actor.getSnapshot().context;
-	return { actor, clock, commands, emit: (e: { type: string; [k: string]: unknown }) => emit(e), claims, settle, heard, state, ctx };
+	return { actor, clock, commands, emit: (e: { type: string; [k: string]: unknown }) => emit(e), claims, settle, heard, state, ctx, loads };
 }
 
 const networkError = { type: 'peer.error', errorType: 'network', message: 'down', peerId: null };
@@ -219,11 +226,11 @@ describe('signaling machine', () => {
 		const waits: number[] = [];
 		for (let attempt = 1; attempt <= 5; attempt++) {
 			emit(networkError);
-			expect(state()).toBe('disconnected');
+			expect(state()).toEqual({ disconnected: 'peer' });
 			expect(ctx()).toMatchObject({ attempt, failure: { reason: 'network', message: signalingMessages.network } });
 			const before = commands.length;
 			let waited = 0;
-			while (state() === 'disconnected' && waited < 20_000) {
+			while (JSON.stringify(state()) === '{"disconnected":"peer"}' && waited < 20_000) {
 				clock.increment(250);
 				waited += 250;
 			}
@@ -259,7 +266,7 @@ describe('signaling machine', () => {
 		emit({ type: 'peer.opened', id: 'saved-id' });
 		for (const trigger of ['network.online', 'network.foreground', 'network.changed'] as const) {
 			emit({ type: 'peer.disconnected' });
-			expect(state()).toBe('disconnected');
+			expect(state()).toEqual({ disconnected: 'peer' });
 			expect(ctx().failure).toEqual({ reason: 'disconnected', message: signalingMessages.disconnected });
 			actor.send({ type: trigger });
 			expect(state()).toBe('reconnecting');
@@ -278,7 +285,7 @@ describe('signaling machine', () => {
 		emit({ type: 'peer.disconnected' });
 		const before = { ...ctx() };
 		emit(networkError);
-		expect(state()).toBe('disconnected');
+		expect(state()).toEqual({ disconnected: 'peer' });
 		expect(ctx()).toEqual(before);
 		expect(heard).toEqual([]);
 		expect(commands).toHaveLength(1);
@@ -291,7 +298,7 @@ describe('signaling machine', () => {
 		await settle();
 		emit({ type: 'peer.opened', id: 'saved-id' });
 		emit({ type: 'peer.error', errorType: 'socket-closed', message: 'closed', peerId: null });
-		expect(state()).toBe('disconnected');
+		expect(state()).toEqual({ disconnected: 'peer' });
 		expect(ctx().failure?.reason).toBe('socket-closed');
 	});
 
@@ -304,15 +311,15 @@ describe('signaling machine', () => {
 		clock.increment(5999);
 		expect(state()).toBe('reconnecting');
 		clock.increment(1);
-		expect(state()).toBe('disconnected');
+		expect(state()).toEqual({ disconnected: 'peer' });
 		expect(ctx().attempt).toBe(1);
 		actor.send({ type: 'network.online' });
 		emit({ type: 'peer.disconnected' });
-		expect(state()).toBe('disconnected');
+		expect(state()).toEqual({ disconnected: 'peer' });
 		expect(ctx().attempt).toBe(2);
 		actor.send({ type: 'network.online' });
 		emit({ type: 'peer.error', errorType: 'server-error', message: 'x', peerId: null });
-		expect(state()).toBe('disconnected');
+		expect(state()).toEqual({ disconnected: 'peer' });
 		expect(ctx()).toMatchObject({ attempt: 3, failure: { reason: 'server-error' } });
 	});
 
@@ -322,7 +329,7 @@ describe('signaling machine', () => {
 		clock.increment(9999);
 		expect(state()).toEqual({ connecting: 'registering' });
 		clock.increment(1);
-		expect(state()).toBe('disconnected');
+		expect(state()).toEqual({ disconnected: 'peer' });
 		expect(ctx()).toMatchObject({ attempt: 1, failure: { reason: 'network', message: signalingMessages.network } });
 		clock.increment(1000);
 		expect(state()).toBe('reconnecting');
@@ -417,6 +424,87 @@ describe('signaling machine', () => {
 	);
 });
 
+describe('signaling machine without a usable config', () => {
+	/** loadConfig as it behaves with no usable /signaling.json and nothing remembered, until
+	 * `serverBack` is set. */
+	function noConfig() {
+		const server = { back: false };
+		const t = setup(undefined, async () => {
+			if (server.back) return config;
+			throw new ConfigUnavailableError('status', 'HTTP 503');
+		});
+		return { ...t, server };
+	}
+
+	test('→ disconnected.noConfig with a message; nothing is registered anywhere (no cloud), no ID is claimed', async () => {
+		const { settle, state, ctx, commands, claims } = noConfig();
+		await settle();
+		expect(state()).toEqual({ disconnected: 'noConfig' });
+		expect(ctx().failure).toEqual({
+			reason: 'config-unavailable',
+			message: `${signalingMessages['config-unavailable']} (/signaling.json: HTTP 503)`
+		});
+		expect(ctx()).toMatchObject({ config: null, attempt: 1 });
+		expect(commands).toEqual([]);
+		expect(claims).toEqual([]);
+	});
+
+	test('fetches the config again with the backoff (1, 2, 4, 8, 8 s), then registers with what the server gave', async () => {
+		const { clock, settle, state, ctx, commands, loads, server } = noConfig();
+		await settle();
+		const waits: number[] = [];
+		for (let attempt = 1; attempt <= 5; attempt++) {
+			expect(loads.count).toBe(attempt);
+			let waited = 0;
+			while (loads.count === attempt && waited < 20_000) {
+				clock.increment(250);
+				waited += 250;
+			}
+			waits.push(waited);
+			await settle();
+			expect(state()).toEqual({ disconnected: 'noConfig' });
+			expect(commands).toEqual([]);
+		}
+		expect(waits).toEqual([1000, 2000, 4000, 8000, 8000]);
+		server.back = true;
+		clock.increment(8000);
+		await settle();
+		expect(state()).toEqual({ connecting: 'registering' });
+		expect(commands).toEqual([{ type: 'peer.connect', config, id: 'saved-id', token: 'tok' }]);
+		expect(ctx().config).toEqual(config);
+	});
+
+	test.each(['network.online', 'network.foreground', 'network.changed'] as const)('%s fetches the config at once', async (trigger) => {
+		const { actor, settle, state, loads, server, commands } = noConfig();
+		await settle();
+		expect(loads.count).toBe(1);
+		server.back = true;
+		actor.send({ type: trigger });
+		await settle();
+		expect(loads.count).toBe(2);
+		expect(state()).toEqual({ connecting: 'registering' });
+		expect(commands.map((c) => c.type)).toEqual(['peer.connect']);
+	});
+
+	test('a fresh or pinned ID asked for meanwhile fetches the config first, and never registers without one', async () => {
+		const { actor, settle, state, loads, claims, commands, server } = noConfig();
+		await settle();
+		actor.send({ type: 'signaling.freshId' });
+		await settle();
+		expect(loads.count).toBe(2);
+		expect(state()).toEqual({ disconnected: 'noConfig' });
+		actor.send({ type: 'signaling.useId', id: 'my-name' });
+		await settle();
+		expect(commands).toEqual([]);
+		expect(claims).toEqual([]);
+		server.back = true;
+		actor.send({ type: 'signaling.useId', id: 'my-name' });
+		await settle();
+		expect(claims).toEqual([{ fresh: true, pinned: 'my-name' }]);
+		expect(commands).toEqual([{ type: 'peer.connect', config, id: 'saved-id', token: 'tok' }]);
+	});
+});
+
 describe('signaling actors', () => {
 	function fakeFetch(answer: (signal: AbortSignal | undefined) => Promise<unknown>) {
 		const requests: { url: string; init: RequestInit }[] = [];
@@ -435,40 +523,151 @@ describe('signaling actors', () => {
 	/** A server that accepts the request and never answers: only an abort ends it. */
 	const hang = (signal: AbortSignal | undefined) =>
 		new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason)));
-	const run = () => createActor(loadConfig).start();
+	const run = () => {
+		const actor = createActor(loadConfig);
+		// A rejection is an outcome here, not an unhandled error.
+		actor.subscribe({ error: () => {} });
+		return actor.start();
+	};
 
-	test('/signaling.json that never answers: after CONFIG_TIMEOUT_MS the remembered config', async () => {
-		storage.setItem('camcall.signaling', JSON.stringify(config));
-		const { spy, fire } = manualTimeout();
+	const remembered = { host: 'peers.example.org', port: 443, path: '/peerjs', secure: true, key: 'peerjs', iceServers: [{ urls: 'stun:s.example.org' }] };
+	const served = {
+		host: '127.0.0.1',
+		port: 8080,
+		path: '/peerjs',
+		secure: false,
+		key: 'peerjs',
+		iceServers: [{ urls: ['turn:127.0.0.1:3478'], username: 'u', credential: 'c' }]
+	};
+	const remember = () => storage.setItem('camcall.signaling', JSON.stringify({ ...remembered, cloud: false, source: 'server' }));
+	/** Runs loadConfig to its end: the config it gave, or the error it rejected with. */
+	async function outcome(): Promise<{ config?: SignalingConfig; error?: ConfigUnavailableError }> {
+		// waitFor rejects with the actor's error when it fails.
+		try {
+			return { config: (await waitFor(run(), (x) => x.status === 'done', { timeout: 1000 })).output };
+		} catch (error) {
+			return { error: error as ConfigUnavailableError };
+		}
+	}
+	const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+	test('200 with a config → used and remembered; a later failure gets it back as remembered', async () => {
+		const requests = fakeFetch(async () => json({ ...served, extra: 'dropped', cloud: true, source: 'cloud' }));
+		const { config: got } = await outcome();
+		// Rebuilt from the known fields only: the body cannot say it is the cloud.
+		expect(got).toEqual({ ...served, cloud: false, source: 'server' });
+		expect(requests.map((r) => [r.url, r.init.cache])).toEqual([['/signaling.json', 'no-store']]);
+		fakeFetch(async () => new Response('busy', { status: 503 }));
+		expect((await outcome()).config).toEqual({ ...served, cloud: false, source: 'remembered' });
+	});
+
+	test('404 (hosted without its server) → the public cloud, remembered config or not', async () => {
+		fakeFetch(async () => new Response('Not found', { status: 404 }));
+		expect((await outcome()).config).toEqual(cloudConfig);
+		remember();
+		expect((await outcome()).config).toEqual(cloudConfig);
+	});
+
+	const failures: [string, ConfigProblem, (signal: AbortSignal | undefined) => Promise<unknown>][] = [
+		['503', 'status', async () => new Response('<h1>deploying</h1>', { status: 503 })],
+		['500', 'status', async () => json({ error: 'x' }, 500)],
+		['403', 'status', async () => json(served, 403)],
+		['429', 'status', async () => new Response('', { status: 429 })],
+		['204 (no body)', 'bad-json', async () => new Response(null, { status: 204 })],
+		['bad JSON', 'bad-json', async () => new Response('<!doctype html><title>Captive portal</title>', { status: 200 })],
+		['network error', 'network', async () => Promise.reject(new TypeError('Failed to fetch'))],
+		['no answer', 'timeout', hang],
+		[
+			'headers but a body that never ends',
+			'timeout',
+			async (signal) =>
+				new Response(new ReadableStream({ start: (c) => signal?.addEventListener('abort', () => c.error(signal.reason)) }), { status: 200 })
+		]
+	];
+
+	test.each(failures)('%s, nothing remembered → rejects (%s): no cloud', async (_name, problem, answer) => {
+		const { fire } = manualTimeout();
+		fakeFetch(answer);
+		const running = outcome();
+		fire();
+		const { config: got, error } = await running;
+		expect(got).toBeUndefined();
+		expect(error).toBeInstanceOf(ConfigUnavailableError);
+		expect(error!.problem).toBe(problem);
+		if (problem === 'status') expect(error!.detail).toMatch(/^HTTP \d{3}$/);
+	});
+
+	test.each(failures)('%s with a remembered config → the remembered config', async (_name, _problem, answer) => {
+		remember();
+		const { fire } = manualTimeout();
+		fakeFetch(answer);
+		const running = outcome();
+		fire();
+		expect((await running).config).toEqual({ ...remembered, cloud: false, source: 'remembered' });
+	});
+
+	test('waits CONFIG_TIMEOUT_MS (5 s) for an answer', async () => {
+		const { spy } = manualTimeout();
 		const requests = fakeFetch(hang);
-		const actor = run();
-		expect(requests.map((r) => r.url)).toEqual(['/signaling.json']);
+		run();
+		expect(requests).toHaveLength(1);
 		expect(spy).toHaveBeenCalledWith(CONFIG_TIMEOUT_MS);
 		expect(CONFIG_TIMEOUT_MS).toBe(5000);
-		fire();
-		const done = await waitFor(actor, (s) => s.status === 'done', { timeout: 1000 });
-		expect(done.output).toEqual({ ...config, source: 'remembered' });
 	});
 
-	test('/signaling.json that never answers and nothing remembered: the cloud defaults', async () => {
-		const { fire } = manualTimeout();
-		fakeFetch(hang);
-		const actor = run();
-		fire();
-		const done = await waitFor(actor, (s) => s.status === 'done', { timeout: 1000 });
-		expect(done.output).toEqual(cloudConfig);
+	// Hostile or broken bodies: each is treated like a 5xx.
+	const malformed: [string, unknown][] = [
+		['null', null],
+		['an array', [served]],
+		['a string', 'config'],
+		['an empty object', {}],
+		['no host', { ...served, host: undefined }],
+		['a host with a path', { ...served, host: 'evil.example/x?' }],
+		['a host with a port', { ...served, host: 'a.example:99' }],
+		['a huge host', { ...served, host: 'a'.repeat(300) }],
+		['a port as a string', { ...served, port: '8080' }],
+		['port 0', { ...served, port: 0 }],
+		['port 70000', { ...served, port: 70000 }],
+		['a fractional port', { ...served, port: 80.5 }],
+		['a relative path', { ...served, path: 'peerjs' }],
+		['a path with a query', { ...served, path: '/peerjs?token=x' }],
+		['secure as a string', { ...served, secure: 'true' }],
+		['no key', { ...served, key: undefined }],
+		['a key with spaces', { ...served, key: 'a b' }],
+		['iceServers not an array', { ...served, iceServers: { urls: 'stun:x' } }],
+		['an ICE server without urls', { ...served, iceServers: [{}] }],
+		['an ICE server with empty urls', { ...served, iceServers: [{ urls: [] }] }],
+		['an ICE server of another scheme', { ...served, iceServers: [{ urls: 'https://x' }] }],
+		['an ICE server that is a string', { ...served, iceServers: ['stun:x'] }],
+		['a numeric credential', { ...served, iceServers: [{ urls: 'turn:x', username: 'u', credential: 5 }] }],
+		['a thousand ICE servers', { ...served, iceServers: Array.from({ length: 1000 }, () => ({ urls: 'stun:x' })) }],
+		['an unknown transport policy', { ...served, iceTransportPolicy: 'none' }]
+	];
+
+	test.each(malformed)('a body with %s → rejected as malformed, or the remembered config', async (_name, body) => {
+		fakeFetch(async () => json(body));
+		const { error } = await outcome();
+		expect(error?.problem).toBe('malformed');
+		remember();
+		expect((await outcome()).config).toEqual({ ...remembered, cloud: false, source: 'remembered' });
+		// The bad body was not remembered in its place.
+		expect(JSON.parse(storage.getItem('camcall.signaling')!)).toMatchObject(remembered);
 	});
 
-	test('200 → used and remembered; 404 → cloud; offline → remembered', async () => {
-		fakeFetch(async () => ({ ok: true, json: async () => ({ host: 'h', port: 1, path: '/peerjs' }) }));
-		const served = await waitFor(run(), (s) => s.status === 'done');
-		expect(served.output).toEqual({ host: 'h', port: 1, path: '/peerjs', cloud: false, source: 'server' });
-		fakeFetch(async () => ({ ok: false, status: 404 }));
-		expect((await waitFor(run(), (s) => s.status === 'done')).output).toEqual(cloudConfig);
-		fakeFetch(async () => {
-			throw new TypeError('Failed to fetch');
-		});
-		expect((await waitFor(run(), (s) => s.status === 'done')).output).toEqual({ host: 'h', port: 1, path: '/peerjs', cloud: false, source: 'remembered' });
+	test('`__proto__` in the body changes nothing', async () => {
+		fakeFetch(async () => new Response(`{"__proto__":{"cloud":true},${JSON.stringify(served).slice(1)}`, { status: 200 }));
+		const { config: got } = await outcome();
+		expect(got).toEqual({ ...served, cloud: false, source: 'server' });
+		expect(Object.getPrototypeOf(got)).toBe(Object.prototype);
+	});
+
+	test('a remembered config that is corrupt or malformed counts as none', async () => {
+		fakeFetch(async () => new Response('', { status: 503 }));
+		storage.setItem('camcall.signaling', '{not json');
+		expect((await outcome()).error?.problem).toBe('status');
+		storage.setItem('camcall.signaling', JSON.stringify({ ...remembered, port: 'x', cloud: false, source: 'server' }));
+		expect((await outcome()).error?.problem).toBe('status');
+		expect(parseSignalingConfig(remembered)).toEqual(remembered);
 	});
 
 	test('importOnce: a failed import is forgotten (the next call imports again); a good one is kept', async () => {
@@ -554,8 +753,50 @@ describe('every Peer is guarded as it is made', () => {
 	});
 });
 
+describe('a 503 from /signaling.json with the real Peer actor', () => {
+	test('nothing remembered: no Peer is made at all (the cloud is never tried), until the server answers', async () => {
+		peerjs.offline = false;
+		peerjs.made = [];
+		let status = 503;
+		vi.stubGlobal('fetch', async () =>
+			status === 200
+				? new Response(JSON.stringify({ host: '127.0.0.1', port: 1, path: '/peerjs', key: 'peerjs', secure: false, iceServers: [] }), { status })
+				: new Response('', { status })
+		);
+		const clock = new SimulatedClock();
+		const { parent, actor } = asChild(signalingMachine, clock);
+		await waitFor(actor, (s) => s.matches({ disconnected: 'noConfig' }), { timeout: 1000 });
+		clock.increment(1000);
+		await waitFor(actor, (s) => s.matches({ disconnected: 'noConfig' }) && s.context.attempt === 2, { timeout: 1000 });
+		expect(peerjs.made).toEqual([]);
+		status = 200;
+		clock.increment(2000);
+		await waitFor(actor, () => peerjs.made.length === 1, { timeout: 1000 });
+		expect(peerjs.made[0].options).toMatchObject({ host: '127.0.0.1', port: 1, path: '/peerjs' });
+		parent.stop();
+	});
+
+	test('a remembered config: the Peer is made for that server, with the saved ID and token', async () => {
+		peerjs.offline = false;
+		peerjs.made = [];
+		storage.setItem(
+			'camcall.signaling',
+			JSON.stringify({ host: 'peers.example.org', port: 443, path: '/peerjs', secure: true, key: 'peerjs', iceServers: [], cloud: false, source: 'server' })
+		);
+		storage.setItem('camcall.identity', JSON.stringify({ id: 'brave-otter-12', token: 'saved-token' }));
+		vi.stubGlobal('fetch', async () => new Response('', { status: 503 }));
+		const { parent, actor } = asChild(signalingMachine, new SimulatedClock());
+		await waitFor(actor, () => peerjs.made.length === 1, { timeout: 1000 });
+		expect(actor.getSnapshot().context.config?.source).toBe('remembered');
+		const peer = peerjs.made[0];
+		expect(peer.id).toBe('brave-otter-12');
+		expect(peer.options).toMatchObject({ host: 'peers.example.org', port: 443, secure: true, token: 'saved-token' });
+		parent.stop();
+	});
+});
+
 function fakeFetchConfig() {
-	vi.stubGlobal('fetch', async () => ({ ok: true, json: async () => ({ host: '127.0.0.1', port: 1, path: '/peerjs', key: 'peerjs', secure: false }) }));
+	vi.stubGlobal('fetch', async () => ({ ok: true, status: 200, json: async () => ({ host: '127.0.0.1', port: 1, path: '/peerjs', key: 'peerjs', secure: false, iceServers: [] }) }));
 }
 
 describe('control messages as they arrive in an offer’s metadata', () => {
