@@ -1,10 +1,10 @@
-import { and, assertEvent, assign, enqueueActions, fromCallback, sendTo, setup, spawnChild, stateIn, stopChild, type ActorRefFrom } from 'xstate';
+import { and, assertEvent, assign, enqueueActions, fromCallback, raise, sendTo, setup, spawnChild, stateIn, stopChild, type ActorRefFrom } from 'xstate';
 import type { DataConnection, MediaConnection, Peer } from 'peerjs';
 import type { CaptureFailureReason, Failure } from './errors';
 import { permissionMachine } from './permission.machine';
 import { captureMachine } from './capture.machine';
 import { signalingMachine } from './signaling.machine';
-import { callMachine, type CallPhase } from './call.machine';
+import type { CallInput, CallPhase, callMachine } from './call.machine';
 import type { PhotoEvent, photoMachine } from './photo.machine';
 import { rejectCall, type ControlMessage } from './actors/signaling';
 import type { PhotoOffer } from './actors/photo-offer';
@@ -85,6 +85,9 @@ export type SessionEvent =
 	| PhotoUiEvent
 	| { type: 'signaling.photo'; from: string; conn: DataConnection; offer: PhotoOffer }
 	| { type: 'photo.machineLoaded'; machine: PhotoMachine }
+	| { type: 'call.prefetch' }
+	| { type: 'call.machineLoaded'; machine: CallMachine }
+	| { type: 'call.machineFailed' }
 	| { type: 'photo.machineFailed' }
 	| { type: 'permission.granted' }
 	| { type: 'capture.live'; stream: MediaStream | null }
@@ -97,7 +100,10 @@ export type SessionEvent =
 	| { type: 'call.phase'; phase: CallPhase }
 	| { type: 'call.ended'; callId: string; failure: Failure | null };
 
-export type CallRef = ActorRefFrom<typeof callMachine>;
+type CallMachine = typeof callMachine;
+export type CallRef = ActorRefFrom<CallMachine>;
+/** A dial or an incoming call that came before the call machine's code: replayed once it has loaded. */
+type CallStart = Extract<SessionEvent, { type: 'call.dial' | 'signaling.incomingCall' }>;
 type PhotoMachine = typeof photoMachine;
 export type PhotoRef = ActorRefFrom<PhotoMachine>;
 
@@ -114,6 +120,11 @@ export interface SessionContext {
 	peer: Peer | null;
 	localStream: MediaStream | null;
 	call: CallRef | null;
+	/** The call machine, imported after the camera and the ID are ready (call.prefetch) or by
+	 * the first call: it is not part of a first visit. */
+	callLogic: CallMachine | null;
+	/** Calls that came while it was loading. */
+	callQueue: CallStart[];
 	/** Why the last dial was refused before a call existed (invalid ID, not connected). */
 	dialError: DialError | null;
 	/** The photo machine, spawned (systemId `photo`) the first time photos are needed: the
@@ -144,6 +155,12 @@ const photoUiEvents = [
 	'photo.acceptPeer',
 	'photo.declinePeer'
 ] as const;
+
+/** Spawns the call machine (systemId `call`): setup() types spawn for the sources it
+ * declares, and this logic arrived by import(). */
+function spawnCall(spawn: unknown, logic: CallMachine, options: { id: string; systemId: string; input: CallInput }): CallRef {
+	return (spawn as (logic: CallMachine, options: { id: string; systemId: string; input: CallInput }) => CallRef)(logic, options);
+}
 
 /** How a call went, for the recents: by its end reason, and whether it ever connected. */
 export function outcomeOf(reason: CallEndReason | undefined, connected: boolean): RecentOutcome {
@@ -186,7 +203,13 @@ export const sessionMachine = setup({
 		permission: permissionMachine,
 		capture: captureMachine,
 		signaling: signalingMachine,
-		call: callMachine,
+		/** Imports the call machine. Swapped in unit tests. */
+		loadCallMachine: fromCallback<{ type: string }>(({ sendBack }) => {
+			import('./call.machine').then(
+				(m) => sendBack({ type: 'call.machineLoaded', machine: m.callMachine }),
+				() => sendBack({ type: 'call.machineFailed' })
+			);
+		}),
 		/** Imports the photo machine on first use. Swapped in unit tests. */
 		loadPhotoMachine: fromCallback<{ type: string }>(({ sendBack }) => {
 			import('./photo.machine').then(
@@ -212,6 +235,7 @@ export const sessionMachine = setup({
 			return !!context.peer?.id && dialTarget(event.peerId) === context.peer.id;
 		},
 		signalingOpen: ({ context }) => !!context.peer && !context.peer.disconnected,
+		callCodeMissing: ({ context }) => !context.callLogic,
 		cameraDenied: ({ event }) => {
 			assertEvent(event, 'capture.failed');
 			return event.failure?.reason === 'permission-denied';
@@ -291,7 +315,7 @@ export const sessionMachine = setup({
 			assertEvent(event, 'call.dial');
 			return {
 				dialError: null,
-				call: spawn('call', {
+				call: spawnCall(spawn, context.callLogic!, {
 					id: 'call',
 					systemId: 'call',
 					input: {
@@ -308,7 +332,7 @@ export const sessionMachine = setup({
 		spawnIncoming: assign(({ context, event, spawn }) => {
 			assertEvent(event, 'signaling.incomingCall');
 			const incoming = event.call;
-			const call = spawn('call', {
+			const call = spawnCall(spawn, context.callLogic!, {
 				id: 'call',
 				systemId: 'call',
 				input: {
@@ -371,6 +395,14 @@ export const sessionMachine = setup({
 		photoUi: enqueueActions(({ context, event, enqueue }) => {
 			if ((photoUiEvents as readonly string[]).includes(event.type)) toPhoto(context, enqueue, event as PhotoUiEvent);
 		}),
+		queueCall: assign({
+			callQueue: ({ context, event }) => [...context.callQueue, event as CallStart]
+		}),
+		/** The call machine arrived: what waited for it is handled now, in order. */
+		flushCalls: enqueueActions(({ context, enqueue }) => {
+			for (const queued of context.callQueue) enqueue.raise(queued);
+			enqueue.assign({ callQueue: [] });
+		}),
 		startPhotoLoader: spawnChild('loadPhotoMachine', { id: 'photoLoader' }),
 		spawnPhoto: assign(({ event, spawn }) => {
 			assertEvent(event, 'photo.machineLoaded');
@@ -411,6 +443,8 @@ export const sessionMachine = setup({
 		peer: null,
 		localStream: null,
 		call: null,
+		callLogic: null,
+		callQueue: [],
 		dialError: null,
 		photo: null,
 		photoLoading: false,
@@ -461,14 +495,26 @@ export const sessionMachine = setup({
 					entry: sendTo('capture', { type: 'camera.inCall', inCall: false }),
 					exit: sendTo('capture', { type: 'camera.inCall', inCall: true }),
 					on: {
-						'signaling.incomingCall': {
-							target: 'ringing',
-							actions: ['stopCall', 'spawnIncoming'],
-							description: 'A new call rings; never answered by itself'
-						},
+						'signaling.incomingCall': [
+							{
+								guard: 'callCodeMissing',
+								actions: ['queueCall', raise({ type: 'call.prefetch' })],
+								description: "Held until the call machine's code is here"
+							},
+							{
+								target: 'ringing',
+								actions: ['stopCall', 'spawnIncoming'],
+								description: 'A new call rings; never answered by itself'
+							}
+						],
 						'call.dial': [
 							{ guard: 'invalidDial', actions: 'assignDialError' },
 							{ guard: 'dialingSelf', actions: assign({ dialError: 'self' }) },
+							{
+								guard: and(['signalingOpen', 'callCodeMissing']),
+								actions: ['queueCall', raise({ type: 'call.prefetch' })],
+								description: "Held until the call machine's code is here"
+							},
 							{ guard: 'signalingOpen', target: 'active', actions: ['stopCall', 'spawnOutgoing'] },
 							{ actions: 'assignDialError', description: 'Signaling is not open: nothing to place it on' }
 						],
@@ -534,6 +580,30 @@ export const sessionMachine = setup({
 				},
 				'signaling.photo': { actions: 'refusePhoto' },
 				'photo.sendToPeer': { actions: 'sendPhotoNoCall' }
+			}
+		},
+		callCode: {
+			initial: 'absent',
+			states: {
+				absent: {
+					description: "The call machine's code is not loaded: it stays out of the first load",
+					on: { 'call.prefetch': 'loading' }
+				},
+				loading: {
+					invoke: { src: 'loadCallMachine', id: 'callLoader' },
+					on: {
+						'call.machineLoaded': {
+							target: 'ready',
+							actions: [assign({ callLogic: ({ event }) => event.machine }), 'flushCalls']
+						},
+						'call.machineFailed': {
+							target: 'absent',
+							actions: assign({ callQueue: [], dialError: ({ context }) => (context.callQueue.length ? 'notConnected' : context.dialError) }),
+							description: 'Its code could not load (offline before it was cached): the next call tries again'
+						}
+					}
+				},
+				ready: {}
 			}
 		},
 		photo: {

@@ -50,9 +50,17 @@ function storage(): Storage | null {
 	}
 }
 
+function readText(key: string): string | null {
+	try {
+		return storage()?.getItem(key) ?? null;
+	} catch {
+		return null; // blocked (private mode, policy)
+	}
+}
+
 function readJson(key: string): unknown {
 	try {
-		return JSON.parse(storage()?.getItem(key) ?? 'null');
+		return JSON.parse(readText(key) ?? 'null');
 	} catch {
 		return null;
 	}
@@ -86,7 +94,7 @@ function isRecent(v: unknown): v is Recent {
 }
 
 export function readName(): string {
-	return cleanName(storage()?.getItem(NAME_KEY) ?? '');
+	return cleanName(readText(NAME_KEY) ?? '');
 }
 
 export function saveName(name: string): void {

@@ -7,6 +7,7 @@
  */
 import type { Session } from './session.svelte';
 import type { Updates } from './pwa-updates';
+import { afterStart } from './after-start';
 
 interface BeforeInstallPromptEvent extends Event {
 	prompt(): Promise<void>;
@@ -57,9 +58,13 @@ class Pwa {
 		this.online = navigator.onLine;
 		addEventListener('online', () => (this.online = true));
 		addEventListener('offline', () => (this.online = false));
-		// The service worker 404s in dev mode: production builds only.
+		// The service worker 404s in dev mode: production builds only. Registered once the camera
+		// and the ID are ready (or have settled otherwise, or after 8 s at most): its code and the
+		// precache downloads must not compete with them on a first visit.
 		if (import.meta.env.PROD && 'serviceWorker' in navigator) {
-			void import('./pwa-updates').then(({ watchUpdates }) => (this.#updates = watchUpdates(this, session)));
+			afterStart(session, () => {
+				void import('./pwa-updates').then(({ watchUpdates }) => (this.#updates = watchUpdates(this, session)));
+			});
 		}
 	}
 

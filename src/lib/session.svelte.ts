@@ -4,6 +4,7 @@
  * event it and its children process is recorded for the inspector through XState's `inspect`
  * option.
  */
+import { afterStart } from './after-start';
 import { createActor, type Actor, type ActorRefFrom, type AnyActorRef, type InspectionEvent } from 'xstate';
 import { sessionMachine } from '$machines/session.machine';
 import type { permissionMachine } from '$machines/permission.machine';
@@ -172,6 +173,9 @@ export function startSession(): SessionHandle {
 		});
 		running = { actor, log };
 		actor.start();
+		// The call machine's code, once the camera and the ID are ready (a call that comes
+		// sooner loads it itself).
+		afterStart(actor, () => actor.send({ type: 'call.prefetch' }));
 	}
 	return running;
 }

@@ -8,11 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { sessionMachine } from '$machines/session.machine';
 import { photoMachine } from '$machines/photo.machine';
+import { callMachine } from '$machines/call.machine';
 import { chartModel, collectMachines } from '$lib/inspector/model';
 import { instrumentWebRtc, launch, phonePage, startServer, waitForState, type Served } from './harness';
 
-// The photo machine is imported on first use, not listed by the session's setup().
-const models = [...collectMachines(sessionMachine), photoMachine].map(chartModel);
+// The call and photo machines are imported on demand, not listed by the session's setup().
+const models = collectMachines(sessionMachine, callMachine, photoMachine).map(chartModel);
 
 let server: Served;
 let browser: Browser;
@@ -75,8 +76,9 @@ describe('/inspect', () => {
 			// No call yet: the call and ice machines are drawn with nothing active.
 			expect(await activeNodes(page, 'call')).toEqual([]);
 			expect(await activeNodes(page, 'ice')).toEqual([]);
-			// The session's own regions: no call yet, photo code not loaded.
-			expect(await activeNodes(page, 'session')).toEqual(['call', 'call.free', 'photo', 'photo.absent']);
+			// The session's own regions: no call yet, the call machine's code fetched once the camera
+			// and the ID were ready (the chart itself imported it too), photo code not loaded.
+			await expect.poll(() => activeNodes(page, 'session')).toEqual(['call', 'call.free', 'callCode', 'callCode.ready', 'photo', 'photo.absent']);
 		} finally {
 			await page.context().close();
 		}

@@ -3,7 +3,7 @@ import { createActor, fromCallback, setup as xsetup, SimulatedClock } from 'xsta
 import { getShortestPaths } from 'xstate/graph';
 import { callMachine, type CallInput } from '$machines/call.machine';
 import { microphone } from '$machines/actors/media';
-import type { MediaCommand } from '$machines/actors/call';
+import { parseCallMessage, type MediaCommand } from '$machines/actors/call';
 import { FakeStream, FakeTrack, inertCall, videoStream } from './fakes';
 
 const pc = {} as RTCPeerConnection;
@@ -258,6 +258,30 @@ describe('call machine: outgoing', () => {
 		connectOutgoing(u);
 		u.actor.send({ type: 'call.webrtcError', message: 'addIceCandidate failed' });
 		expect(u.path()).toBe('connected');
+	});
+
+	test('the callee’s name, said on the call’s data channel, is cleaned into the context; connectedAt is set once', () => {
+		const t = setup('outgoing');
+		connectOutgoing(t);
+		const at = t.actor.getSnapshot().context.connectedAt;
+		expect(at).toBeGreaterThan(0);
+		t.media({ type: 'media.remoteName', name: 'Bo\u202Eb  B ' });
+		expect(t.actor.getSnapshot().context.remoteName).toBe('Bob B');
+		t.actor.send({ type: 'ice.stalled' });
+		t.actor.send({ type: 'ice.connected' });
+		expect(t.actor.getSnapshot().context.connectedAt).toBe(at);
+	});
+
+	test('the in-call protocol: heartbeat, camera, mic and name messages; anything else is ignored', () => {
+		expect(parseCallMessage('{"t":"alive"}')).toEqual({ t: 'alive' });
+		expect(parseCallMessage('{"t":"cam","off":true}')).toEqual({ t: 'cam', off: true });
+		expect(parseCallMessage('{"t":"mic","muted":false}')).toEqual({ t: 'mic', muted: false });
+		expect(parseCallMessage('{"t":"name","name":"Ana"}')).toEqual({ t: 'name', name: 'Ana' });
+		expect(parseCallMessage('{"t":"name","name":7}')).toBeNull();
+		expect(parseCallMessage('{"t":"cam","off":"yes"}')).toBeNull();
+		expect(parseCallMessage(JSON.stringify({ t: 'name', name: 'x'.repeat(300) }))).toBeNull();
+		expect(parseCallMessage('not json')).toBeNull();
+		expect(parseCallMessage(new ArrayBuffer(4))).toBeNull();
 	});
 
 	test('the far side’s heartbeat and camera notice reach the ICE machine and the context', () => {

@@ -120,3 +120,11 @@ export function inertCall(actions: Parameters<typeof callMachine.provide>[0]['ac
 		actions
 	});
 }
+
+/** The session's call-machine loader with this logic, arriving at once (as from the module
+ * cache): a call that waited for it is replayed in the same step. */
+export function callLoader(logic: AnyStateMachine) {
+	return fromCallback(({ sendBack }) => {
+		sendBack({ type: 'call.machineLoaded', machine: logic });
+	});
+}

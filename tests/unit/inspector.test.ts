@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { AnyStateMachine } from 'xstate';
 import { createMachine } from 'xstate';
 import { sessionMachine } from '$machines/session.machine';
+import { callMachine } from '$machines/call.machine';
+import { photoMachine } from '$machines/photo.machine';
 import { activePaths, chartModel, collectMachines, guardLabel, transitionKey } from '$lib/inspector/model';
 import { layoutChart, wrap } from '$lib/inspector/layout';
 import { REDACTED, Redactor } from '$lib/inspector/redact';
@@ -41,7 +43,7 @@ function fromConfig(config: Config, path = ''): { states: string[]; transitions:
 	return { states, transitions };
 }
 
-const machines = collectMachines(sessionMachine);
+const machines = collectMachines(sessionMachine, callMachine, photoMachine);
 const sorted = (list: string[]) => [...list].sort();
 
 describe('inspector chart model', () => {

@@ -1,9 +1,9 @@
 import { describe, expect, test, vi } from 'vitest';
 import { createActor, createMachine, fromCallback, waitFor, type AnyActorRef } from 'xstate';
-import { dialTarget, sessionMachine, validatePeerId } from '$machines/session.machine';
+import { dialTarget, outcomeOf, sessionMachine, validatePeerId } from '$machines/session.machine';
 import type { DataConnection, MediaConnection, Peer } from 'peerjs';
 import type { PhotoOffer } from '$machines/actors/photo-offer';
-import { inertCall, videoStream } from './fakes';
+import { callLoader, inertCall, videoStream } from './fakes';
 
 /** A child stand-in that records what the session sends it. */
 function recorder(id: string, log: { to: string; type: string }[]) {
@@ -21,7 +21,7 @@ function setup() {
 			permission: recorder('permission', log) as never,
 			capture: recorder('capture', log) as never,
 			signaling: recorder('signaling', log) as never,
-			call: inertCall({ sendDecline: () => {}, sendCancel: () => {} })
+			loadCallMachine: callLoader(inertCall({ sendDecline: () => {}, sendCancel: () => {} }))
 		},
 		actions: { rejectBusy }
 	});
@@ -131,7 +131,7 @@ describe('session machine', () => {
 					permission: recorder('permission', []) as never,
 					capture: capture as never,
 					signaling: recorder('signaling', []) as never,
-					call: inertCall({ sendDecline: () => {}, sendCancel: () => {} })
+					loadCallMachine: callLoader(inertCall({ sendDecline: () => {}, sendCancel: () => {} }))
 				},
 				actions: { rejectBusy: () => {} }
 			})
@@ -304,7 +304,7 @@ describe('session routes photos', () => {
 						() => sendBack({ type: 'photo.machineFailed' })
 					);
 				}),
-				call: inertCall({ sendDecline: () => {}, sendCancel: () => {}, reportEnded: () => {} })
+				loadCallMachine: callLoader(inertCall({ sendDecline: () => {}, sendCancel: () => {}, reportEnded: () => {} }))
 			},
 			actions: { refusePhoto, rejectBusy: () => {} }
 		});
@@ -426,6 +426,159 @@ describe('session routes photos', () => {
 });
 
 
+describe('the call machine’s code arrives after start', () => {
+	function lazy(outcome: () => 'load' | 'fail' | 'hold') {
+		let loads = 0;
+		let deliver: (() => void) | null = null;
+		const machine = sessionMachine.provide({
+			actors: {
+				permission: createMachine({}) as never,
+				capture: createMachine({}) as never,
+				signaling: createMachine({}) as never,
+				loadCallMachine: fromCallback(({ sendBack }) => {
+					loads++;
+					const result = outcome();
+					const send = () => sendBack(result === 'fail' ? { type: 'call.machineFailed' } : { type: 'call.machineLoaded', machine: inertCall() });
+					if (result === 'hold') deliver = send;
+					else send();
+				})
+			},
+			actions: { rejectBusy: () => {} }
+		});
+		const actor = createActor(machine).start();
+		actor.send({ type: 'signaling.peer', peer: { id: 'me-1', disconnected: false, destroyed: false } as unknown as Peer });
+		return { actor, loads: () => loads, deliver: () => deliver?.() };
+	}
+
+	test('nothing loads at start; a prefetch loads it once; a dial and a call that came meanwhile are handled in order once it is here', () => {
+		const t = lazy(() => 'hold');
+		expect(t.loads()).toBe(0);
+		expect(t.actor.getSnapshot().matches({ callCode: 'absent' })).toBe(true);
+		t.actor.send({ type: 'call.prefetch' });
+		t.actor.send({ type: 'call.prefetch' });
+		expect(t.loads()).toBe(1);
+		t.actor.send({ type: 'signaling.incomingCall', call: incoming('alice-1', 'c1') });
+		t.actor.send({ type: 'call.dial', peerId: 'bob-1' });
+		expect(t.actor.getSnapshot().context.call).toBeNull();
+		expect(t.actor.getSnapshot().context.callQueue).toHaveLength(2);
+		t.deliver();
+		const { call, callQueue } = t.actor.getSnapshot().context;
+		expect(callQueue).toEqual([]);
+		// The call rang first; the dial then found a call ringing and was refused.
+		expect(call!.getSnapshot().context).toMatchObject({ direction: 'incoming', remoteId: 'alice-1' });
+		expect(t.actor.getSnapshot().matches({ call: 'ringing', callCode: 'ready' })).toBe(true);
+	});
+
+	test('a dial before any prefetch loads it and is placed; an invalid one is refused without loading', () => {
+		const t = lazy(() => 'load');
+		t.actor.send({ type: 'call.dial', peerId: '<x>' });
+		expect(t.loads()).toBe(0);
+		t.actor.send({ type: 'call.dial', peerId: 'bob-1' });
+		expect(t.loads()).toBe(1);
+		expect(t.actor.getSnapshot().context.call!.getSnapshot().context).toMatchObject({ direction: 'outgoing', remoteId: 'bob-1' });
+		expect(t.actor.system.get('call')).toBe(t.actor.getSnapshot().context.call);
+	});
+
+	test('its code cannot load (offline, not cached): the dial says so, nothing waits, the next dial tries again', () => {
+		let fail = true;
+		const t = lazy(() => (fail ? 'fail' : 'load'));
+		t.actor.send({ type: 'call.dial', peerId: 'bob-1' });
+		expect(t.actor.getSnapshot().context).toMatchObject({ call: null, callQueue: [], dialError: 'notConnected' });
+		expect(t.actor.getSnapshot().matches({ callCode: 'absent' })).toBe(true);
+		fail = false;
+		t.actor.send({ type: 'call.dial', peerId: 'bob-1' });
+		expect(t.loads()).toBe(2);
+		expect(t.actor.getSnapshot().context.call).not.toBeNull();
+	});
+});
+
+describe('names, recents and contacts', () => {
+	function named() {
+		const saved = { name: [] as string[], recents: 0, contacts: 0 };
+		const machine = sessionMachine.provide({
+			actors: {
+				permission: createMachine({}) as never,
+				capture: createMachine({}) as never,
+				signaling: createMachine({}) as never,
+				loadCallMachine: callLoader(inertCall({ sendDecline: () => {}, sendCancel: () => {} }))
+			},
+			actions: {
+				persistName: ({ context }) => void saved.name.push(context.displayName),
+				persistRecents: () => void saved.recents++,
+				persistContacts: () => void saved.contacts++,
+				rejectBusy: () => {}
+			}
+		});
+		const actor = createActor(machine).start();
+		actor.send({ type: 'signaling.peer', peer: { id: 'me-1', disconnected: false, destroyed: false } as unknown as Peer });
+		return { actor, saved };
+	}
+
+	test('our name is cleaned, saved, and travels into each call we place or answer', () => {
+		const { actor, saved } = named();
+		actor.send({ type: 'profile.setName', name: '  Ana\u202E  ' });
+		expect(actor.getSnapshot().context.displayName).toBe('Ana');
+		expect(saved.name).toEqual(['Ana']);
+		actor.send({ type: 'call.dial', peerId: 'bob-1' });
+		expect(actor.getSnapshot().context.call!.getSnapshot().context.localName).toBe('Ana');
+		actor.getSnapshot().context.call!.send({ type: 'call.hangup' });
+		actor.send({ type: 'signaling.incomingCall', call: { peer: 'carol-1', metadata: { callId: 'c9', name: 'Carol\u0000 C' } } as unknown as MediaConnection });
+		expect(actor.getSnapshot().context.call!.getSnapshot().context).toMatchObject({ localName: 'Ana', remoteName: 'Carol C' });
+	});
+
+	test('each call that ends joins the recents, newest first, with how it went; saved each time', () => {
+		const { actor, saved } = named();
+		actor.send({ type: 'signaling.incomingCall', call: { peer: 'carol-1', metadata: { callId: 'c1', name: 'Carol' } } as unknown as MediaConnection });
+		actor.getSnapshot().context.call!.send({ type: 'call.decline' });
+		actor.send({ type: 'call.dial', peerId: 'bob-1' });
+		actor.getSnapshot().context.call!.send({ type: 'call.hangup' });
+		actor.send({ type: 'signaling.incomingCall', call: { peer: 'dan-1', metadata: { callId: 'c3' } } as unknown as MediaConnection });
+		actor.send({ type: 'signaling.control', from: 'dan-1', message: { type: 'cancel', callId: 'c3' } });
+		actor.send({ type: 'signaling.incomingCall', call: { peer: 'eve-1', metadata: { callId: 'c4' } } as unknown as MediaConnection });
+		const call = actor.getSnapshot().context.call!;
+		call.send({ type: 'call.accept' });
+		call.send({ type: 'media.signalingState', state: 'have-remote-offer' });
+		call.send({ type: 'media.signalingState', state: 'stable' });
+		call.send({ type: 'ice.connected' });
+		call.send({ type: 'call.hangup' });
+		const recents = actor.getSnapshot().context.recents;
+		expect(recents.map((r) => [r.peerId, r.direction, r.outcome])).toEqual([
+			['eve-1', 'in', 'answered'],
+			['dan-1', 'in', 'missed'],
+			['bob-1', 'out', 'cancelled'],
+			['carol-1', 'in', 'declined']
+		]);
+		expect(recents[3].name).toBe('Carol');
+		expect(recents[0].seconds).toBeGreaterThanOrEqual(0);
+		expect(recents[1].seconds).toBeNull();
+		expect(recents.every((r) => r.at > 0)).toBe(true);
+		expect(saved.recents).toBe(4);
+	});
+
+	test('outcomes by end reason', () => {
+		expect(outcomeOf('no-answer', false)).toBe('no-answer');
+		expect(outcomeOf('busy', false)).toBe('busy');
+		expect(outcomeOf('declined', false)).toBe('declined');
+		expect(outcomeOf('missed-cancelled', false)).toBe('missed');
+		expect(outcomeOf('peer-unavailable', false)).toBe('failed');
+		expect(outcomeOf('connection-lost', true)).toBe('answered');
+		expect(outcomeOf(undefined, false)).toBe('failed');
+	});
+
+	test('contacts: a nickname per valid ID; an empty nickname or remove forgets it', () => {
+		const { actor, saved } = named();
+		actor.send({ type: 'contacts.save', peerId: 'calm-otter-4821', nickname: ' Mum ' });
+		actor.send({ type: 'contacts.save', peerId: '<b>bad</b>', nickname: 'x' });
+		expect(actor.getSnapshot().context.contacts).toEqual({ 'calm-otter-4821': 'Mum' });
+		actor.send({ type: 'contacts.save', peerId: 'calm-otter-4821', nickname: '   ' });
+		expect(actor.getSnapshot().context.contacts).toEqual({});
+		actor.send({ type: 'contacts.save', peerId: 'wise-owl-1', nickname: 'Owl' });
+		actor.send({ type: 'contacts.remove', peerId: 'wise-owl-1' });
+		expect(actor.getSnapshot().context.contacts).toEqual({});
+		expect(saved.contacts).toBe(5);
+	});
+});
+
 describe('session with its real photo loader and refusal', () => {
 	test('the photo machine’s code is imported on first use and spawned as the photo actor', async () => {
 		const machine = sessionMachine.provide({
@@ -480,7 +633,7 @@ describe('session machine: what reaches whom', () => {
 				permission: eventRecorder('permission', log) as never,
 				capture: eventRecorder('capture', log) as never,
 				signaling: eventRecorder('signaling', log) as never,
-				call: inertCall()
+				loadCallMachine: callLoader(inertCall())
 			}
 		});
 		const actor = createActor(machine).start();

@@ -158,12 +158,12 @@ function isMachine(logic: unknown): logic is AnyStateMachine {
 
 /**
  * The root machine and every machine it can invoke or spawn, found through `setup({ actors })`,
- * breadth first: a machine added to the session later (photo) shows up without touching the
- * inspector.
+ * breadth first; then the same for `more`: the machines the session imports on demand (call,
+ * photo), each with what it invokes in turn (the call's ICE machine).
  */
-export function collectMachines(root: AnyStateMachine): AnyStateMachine[] {
+export function collectMachines(root: AnyStateMachine, ...more: AnyStateMachine[]): AnyStateMachine[] {
 	const found: AnyStateMachine[] = [];
-	const queue: AnyStateMachine[] = [root];
+	const queue: AnyStateMachine[] = [root, ...more];
 	while (queue.length) {
 		const machine = queue.shift()!;
 		if (found.some((m) => m === machine || m.id === machine.id)) continue;

@@ -1,0 +1,79 @@
+/**
+ * People, not IDs (issue 11): a display name travels with the call and shows on the incoming
+ * sheet and the call screen (as text), and calls become recents that survive a reload and call
+ * back in one tap.
+ */
+import { describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { openAppPage, peerIdOf, stateOf, waitForState } from './harness';
+import { serverAndBrowser } from './fixture';
+
+const env = serverAndBrowser();
+
+async function setName(page: Page, name: string) {
+	const field = page.getByTestId('display-name');
+	await field.waitFor({ timeout: 10_000 });
+	await field.fill(name);
+	await field.blur();
+}
+
+describe('names and recents', () => {
+	test('each side sees the other’s name (as text, not markup), on the incoming sheet and in the call', async () => {
+		const a = await openAppPage(env.browser, env.server.url);
+		const b = await openAppPage(env.browser, env.server.url);
+		await setName(a, 'Ana <b>bold</b>');
+		await setName(b, 'Bruno');
+		const aId = await peerIdOf(a);
+		await a.getByTestId('dial-input').fill(await peerIdOf(b));
+		await a.getByTestId('dial').click();
+		await waitForState(b, 'call', 'ringing');
+		const sheet = b.getByRole('dialog');
+		await expect.poll(() => sheet.textContent()).toContain('Ana <b>bold</b>');
+		expect(await sheet.textContent()).toContain(aId); // the ID under the name
+		expect(await b.locator('[role="dialog"] b').count()).toBe(0);
+		await b.getByTestId('accept').click();
+		await Promise.all([waitForState(a, 'call', 'connected'), waitForState(b, 'call', 'connected')]);
+		await expect.poll(() => a.locator('.call-title').textContent()).toContain('Bruno');
+		await expect.poll(() => b.locator('.call-title').textContent()).toContain('Ana <b>bold</b>');
+		await a.getByTestId('hangup').click();
+		await a.context().close();
+		await b.context().close();
+	});
+
+	test('calls become recents that survive a reload; one tap calls back; a nickname replaces the name', async () => {
+		const a = await openAppPage(env.browser, env.server.url);
+		const b = await openAppPage(env.browser, env.server.url);
+		await setName(b, 'Bruno');
+		const bId = await peerIdOf(b);
+		await a.getByTestId('dial-input').fill(bId);
+		await a.getByTestId('dial').click();
+		await waitForState(b, 'call', 'ringing');
+		await b.getByTestId('accept').click();
+		await waitForState(a, 'call', 'connected');
+		await a.waitForTimeout(1200); // long enough to show a duration
+		await b.getByTestId('hangup').click();
+		await waitForState(a, 'call', 'ended');
+
+		await a.reload();
+		await waitForState(a, 'signaling', 'open');
+		const recent = a.getByTestId('recent').first();
+		await recent.waitFor({ timeout: 10_000 });
+		expect(await recent.getAttribute('data-outcome')).toBe('answered');
+		const text = (await recent.textContent()) ?? '';
+		expect(text).toContain('Bruno');
+		expect(text).toMatch(/0:0[1-9]/);
+
+		await recent.getByRole('button', { name: /Save Bruno/ }).click();
+		await a.getByTestId('contact-nickname').fill('Bro');
+		await a.getByTestId('contact-save').click();
+		await expect.poll(() => a.getByTestId('recent').first().textContent()).toContain('Bro');
+
+		await a.getByTestId('recent').first().getByTestId('recent-call').click();
+		await waitForState(b, 'call', 'ringing');
+		expect(await stateOf(a, 'call')).toBe('calling');
+		await b.getByTestId('decline').click();
+		await waitForState(a, 'call', 'ended');
+		await a.context().close();
+		await b.context().close();
+	});
+});
