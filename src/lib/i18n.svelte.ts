@@ -122,6 +122,8 @@ const en = {
 	'inspect.showNow': 'Current state: {state}. Show it in the chart',
 	'inspect.search': 'Filter events by type or state',
 	'inspect.searchPlaceholder': 'Filter, e.g. camera',
+	'inspect.showQuiet': 'Show the {count} events that changed no state (stats, heartbeats, candidates)',
+	'inspect.noChange': 'stays in {state}',
 	'photo.saved': 'Photo saved.',
 	'photo.taking': 'Taking photo…',
 	'photo.sendLast': 'Send the last photo to {id}',

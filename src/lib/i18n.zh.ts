@@ -101,6 +101,8 @@ export const zh: Catalog = {
 	'inspect.showNow': '当前状态：{state}。在图中显示',
 	'inspect.search': '按事件类型或状态筛选',
 	'inspect.searchPlaceholder': '筛选，例如 camera',
+	'inspect.showQuiet': '显示 {count} 个未改变状态的事件（统计、心跳、候选地址）',
+	'inspect.noChange': '仍在 {state}',
 	'photo.saved': '照片已保存。',
 	'photo.taking': '正在拍照…',
 	'photo.sendLast': '把刚拍的照片发给 {id}',

@@ -184,6 +184,15 @@ describe('/inspect', () => {
 			expect(ice).toContainEqual(expect.stringMatching(/^connection\.(connected|completed)$/));
 			expect(ice).toContain('gathering.complete');
 			expect(await caller.locator('[data-testid="event-log"] [data-event="call.dial"]').count()).toBe(1);
+			// A call's stats samples and heartbeats change no state: listed, but folded away
+			// until asked for, then shown with one row per run and its count.
+			const log = caller.locator('[data-testid="event-log"]');
+			await expect.poll(() => log.locator('[data-event="pc.stats"]').count(), { timeout: 10_000 }).toBeGreaterThan(2);
+			expect(await log.locator('li[data-quiet]:visible').count()).toBe(0);
+			expect(await log.locator('[data-event="call.dial"]').isVisible()).toBe(true);
+			await caller.getByTestId('show-quiet').check();
+			await expect.poll(() => log.locator('li[data-quiet]:visible').count()).toBeGreaterThan(0);
+			await expect.poll(() => log.locator('li[data-event="pc.stats"]:visible .repeats').count()).toBeGreaterThan(0);
 			await caller.locator('[data-testid="back-link"]').click();
 			await waitForState(caller, 'call', 'connected');
 		} finally {
