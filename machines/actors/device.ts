@@ -21,11 +21,19 @@ let io: typeof import('./device-io') | null = null;
 let loading: Promise<typeof import('./device-io')> | null = null;
 
 /** Runs `use` with the io module: at once once it has loaded (so a hold handed from one state
- * to the next happens in the same step), else when it arrives. */
+ * to the next happens in the same step), else when it arrives. Whatever a browser does in
+ * there, the call goes on: these are niceties, never a reason for a call to fail. */
 function withIo(use: (m: typeof import('./device-io')) => void): void {
-	if (io) return use(io);
+	const run = (m: typeof import('./device-io')) => {
+		try {
+			use(m);
+		} catch {
+			/* see above */
+		}
+	};
+	if (io) return run(io);
 	loading ??= import('./device-io').then((m) => (io = m));
-	loading.then(use, () => {
+	loading.then(run, () => {
 		// Offline before it was cached: the call goes on without these.
 		loading = null;
 	});
