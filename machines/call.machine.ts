@@ -7,6 +7,7 @@ import { sendControl, type ControlMessage } from './actors/signaling';
 import { iceMachine } from './ice.machine';
 import { ring, ringBack } from './actors/alert';
 import { cleanName } from './actors/profile';
+import { mediaSession, wakeLock, type CallControlsState } from './actors/device';
 
 export interface CallInput {
 	direction: 'outgoing' | 'incoming';
@@ -32,7 +33,8 @@ export interface CallInput {
  * `call.webrtcError { message }` (PeerJS reported a negotiation failure on the Peer:
  * setRemoteDescription, createAnswer, addIceCandidate).
  * From children: `media.*` (actors/call.ts), `mic.*` (actors/media.ts) and `ice.*`
- * (ice.machine.ts).
+ * (ice.machine.ts); the system's call controls (`mediaSession`, actors/device.ts) send the UI's
+ * own `call.hangup`, `call.toggleMic` and `call.toggleCamera`.
  */
 export type CallEvent =
 	| MediaEvent
@@ -94,6 +96,22 @@ export interface CallContext {
 	/** The ICE machine of the current pc (spawned with id and systemId `ice`). */
 	ice: ActorRefFrom<typeof iceMachine> | null;
 }
+
+/** What the system's call controls show (actors/device.ts). */
+function controlsState(context: CallContext): CallControlsState {
+	return { micMuted: context.micMuted, cameraOff: context.cameraOff, micAvailable: context.micAvailable };
+}
+
+/** In every state of a call that has begun: the system's hang-up, microphone and camera
+ * controls, cleared when the call is over. */
+const systemControls = { src: 'mediaSession', id: 'mediaSession', input: ({ context }: { context: CallContext }) => controlsState(context) } as const;
+/** In the states that invoke `systemControls`: the controls hear each change they show. */
+const toldToSystemControls = {
+	'call.toggleMic': { actions: ['toggleMic', 'syncMediaSession'] },
+	'call.toggleCamera': { actions: ['toggleCamera', 'syncMediaSession'] }
+} as const;
+/** From answer to the end of the call (connecting, connected, recovering): the screen stays on. */
+const screenOn = { src: 'wakeLock', id: 'wakeLock' } as const;
 
 function outgoingStream(context: CallContext): MediaStream {
 	const tracks = [...(context.localStream?.getVideoTracks() ?? [])];
@@ -164,7 +182,7 @@ export const callMachine = setup({
 		events: {} as CallEvent,
 		input: {} as CallInput
 	},
-	actors: { mediaCall, microphone, ice: iceMachine, ring, ringBack },
+	actors: { mediaCall, microphone, ice: iceMachine, ring, ringBack, wakeLock, mediaSession },
 	guards: {
 		isOutgoing: ({ context }) => context.direction === 'outgoing',
 		canRedial: ({ context }) => context.direction === 'outgoing' && context.recoveries < recoveryLimit,
@@ -235,6 +253,9 @@ export const callMachine = setup({
 		assignLocalStream: assign(({ context, event }) => ({
 			localStream: event.type === 'call.localStream' ? event.stream : context.localStream
 		})),
+		/** Tells the system's call controls what the microphone and camera are (only in the
+		 * states that run them). */
+		syncMediaSession: sendTo('mediaSession', ({ context }) => ({ type: 'mediaSession.state' as const, state: controlsState(context) })),
 		toggleMic: enqueueActions(({ context, enqueue }) => {
 			const micMuted = !context.micMuted;
 			if (context.micTrack) context.micTrack.enabled = !micMuted;
@@ -325,8 +346,9 @@ export const callMachine = setup({
 			after: {
 				ringTimeout: { target: 'ended', actions: [{ type: 'end', params: 'no-answer' }, { type: 'sendCancel', params: 'timeout' }] }
 			},
-			invoke: { src: 'ringBack', id: 'ringBack' },
+			invoke: [{ src: 'ringBack', id: 'ringBack' }, systemControls],
 			on: {
+				...toldToSystemControls,
 				'call.hangup': { target: 'ended', actions: [{ type: 'end', params: 'hung-up' }, { type: 'sendCancel', params: 'hangup' }, 'closeMedia'] },
 				'call.control': [
 					{ guard: { type: 'controlIs', params: 'decline' }, target: 'ended', actions: { type: 'end', params: 'declined' } },
@@ -341,8 +363,8 @@ export const callMachine = setup({
 					entry: 'openMic',
 					description: 'The microphone opens at call time, never on the camera screen',
 					on: {
-						'mic.ready': { target: 'offering', actions: 'assignMic' },
-						'mic.unavailable': { target: 'offering', actions: 'assignMic', description: 'No microphone: a video-only call' }
+						'mic.ready': { target: 'offering', actions: ['assignMic', 'syncMediaSession'] },
+						'mic.unavailable': { target: 'offering', actions: ['assignMic', 'syncMediaSession'], description: 'No microphone: a video-only call' }
 					}
 				},
 				...offerSteps('#call.connecting.ice', true)
@@ -378,6 +400,7 @@ export const callMachine = setup({
 		connecting: {
 			initial: 'microphone',
 			entry: { type: 'reportPhase', params: 'setup' },
+			invoke: [screenOn, systemControls],
 			after: {
 				connectTimeout: {
 					target: 'failed',
@@ -386,6 +409,7 @@ export const callMachine = setup({
 				}
 			},
 			on: {
+				...toldToSystemControls,
 				'call.hangup': { target: 'ended', actions: [{ type: 'end', params: 'hung-up' }, 'closeMedia'] },
 				'call.control': {
 					guard: { type: 'controlIs', params: 'cancel' },
@@ -401,8 +425,8 @@ export const callMachine = setup({
 				microphone: {
 					entry: 'openMic',
 					on: {
-						'mic.ready': { target: 'answering', actions: 'assignMic' },
-						'mic.unavailable': { target: 'answering', actions: 'assignMic' },
+						'mic.ready': { target: 'answering', actions: ['assignMic', 'syncMediaSession'] },
+						'mic.unavailable': { target: 'answering', actions: ['assignMic', 'syncMediaSession'] },
 						'call.hangup': {
 							target: '#call.ended',
 							actions: [{ type: 'end', params: 'hung-up' }, 'sendDecline', 'closeMedia'],
@@ -417,7 +441,9 @@ export const callMachine = setup({
 		},
 		connected: {
 			entry: [{ type: 'reportPhase', params: 'connected' }, assign({ connectedAt: ({ context }) => context.connectedAt ?? Date.now() })],
+			invoke: [screenOn, systemControls],
 			on: {
+				...toldToSystemControls,
 				'call.hangup': { target: 'ended', actions: [{ type: 'end', params: 'hung-up' }, 'closeMedia'] },
 				'media.closed': { target: 'ended', actions: { type: 'end', params: 'remote-hung-up' } },
 				'ice.disconnected': { target: 'recovering', description: 'ICE reports the path is down' },
@@ -432,6 +458,7 @@ export const callMachine = setup({
 		recovering: {
 			description: 'Media stalled or ICE disconnected: wait, then the caller re-dials with the same callId',
 			entry: { type: 'reportPhase', params: 'recovering' },
+			invoke: [screenOn, systemControls],
 			initial: 'waiting',
 			after: {
 				recoveryDeadline: {
@@ -441,6 +468,7 @@ export const callMachine = setup({
 				}
 			},
 			on: {
+				...toldToSystemControls,
 				'call.hangup': { target: 'ended', actions: [{ type: 'end', params: 'hung-up' }, 'closeMedia'] },
 				'ice.resumed': 'connected',
 				'ice.connected': 'connected',

@@ -38,7 +38,8 @@ export const ON_DEMAND = [
 	{
 		module: /machines\/(photo\.machine|actors\/photo(-io|-offer)?)\.ts|src\/lib\/components\/Photo(Transfer|Panel)\.svelte/,
 		why: 'photos: the first shutter tap, the gallery, or a photo offer during a call'
-	}
+	},
+	{ module: /src\/lib\/components\/InfoSheet\.svelte/, why: 'camera and call details: the info button' }
 ];
 
 /**

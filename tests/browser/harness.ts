@@ -304,10 +304,24 @@ export async function videoTrackStates(page: Page): Promise<string[]> {
 	);
 }
 
+export interface AppPageOptions {
+	/** Wait for signaling to open too (default true). */
+	waitOpen?: boolean;
+	/** Default a 390×844 phone. */
+	viewport?: { width: number; height: number };
+	/** Runs on the new context before the page loads: init scripts, permissions. */
+	prepare?: (context: BrowserContext) => Promise<unknown>;
+}
+
 /** A phone-sized, WebRTC-instrumented app page with its camera live (and signaling open). */
-export async function openAppPage(browser: Browser, url: string, { waitOpen = true } = {}): Promise<Page> {
-	const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+export async function openAppPage(
+	browser: Browser,
+	url: string,
+	{ waitOpen = true, viewport = { width: 390, height: 844 }, prepare }: AppPageOptions = {}
+): Promise<Page> {
+	const context = await browser.newContext({ viewport });
 	await context.addInitScript(instrumentWebRtc);
+	await prepare?.(context);
 	const page = await context.newPage();
 	await page.goto(url);
 	await waitForState(page, 'capture', 'live');

@@ -33,8 +33,8 @@ describe('names and recents', () => {
 		expect(await b.locator('[role="dialog"] b').count()).toBe(0);
 		await b.getByTestId('accept').click();
 		await Promise.all([waitForState(a, 'call', 'connected'), waitForState(b, 'call', 'connected')]);
-		await expect.poll(() => a.locator('.call-title').textContent()).toContain('Bruno');
-		await expect.poll(() => b.locator('.call-title').textContent()).toContain('Ana <b>bold</b>');
+		await expect.poll(() => a.locator('.call-layer .title').textContent()).toContain('Bruno');
+		await expect.poll(() => b.locator('.call-layer .title').textContent()).toContain('Ana <b>bold</b>');
 		await a.getByTestId('hangup').click();
 		await a.context().close();
 		await b.context().close();

@@ -238,6 +238,8 @@ describe('resilience', () => {
 			const a = await openApp(server.url);
 			const b = await openApp(server.url);
 			await placeCall(a, b);
+			// The route is in the call's details, behind the info button.
+			await a.getByTestId('info').click();
 			await expect.poll(() => a.getByTestId('call-stats').getAttribute('data-route'), { timeout: 5000 }).toBe('relay');
 			const pcsBefore = await a.evaluate(() => (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.length);
 			await turn.kill();

@@ -4,6 +4,7 @@ import { getShortestPaths } from 'xstate/graph';
 import { callMachine, type CallInput } from '$machines/call.machine';
 import { microphone } from '$machines/actors/media';
 import { parseCallMessage, type MediaCommand } from '$machines/actors/call';
+import type { CallControlEvent, CallControlsState, MediaSessionUpdate } from '$machines/actors/device';
 import { FakeStream, FakeTrack, inertCall, videoStream } from './fakes';
 
 const pc = {} as RTCPeerConnection;
@@ -26,6 +27,11 @@ function fakes() {
 		cancelReasons: [] as string[],
 		/** Alerts running now (ringtone while we ring, ringback while they do), and who rang. */
 		alerts: { ring: 0, ringBack: 0, ringFrom: [] as string[] },
+		/** Device actors running now, how often each started, and what the system's call
+		 * controls were told (their input, then each update). */
+		device: { wakeLock: 0, wakeLockStarts: 0, mediaSession: 0, controls: [] as CallControlsState[] },
+		/** Presses on the system's call controls (hang up, microphone, camera). */
+		press: (_e: CallControlEvent) => {},
 		toMedia: (_e: { type: string; [k: string]: unknown }) => {},
 		toCall: (_e: { type: string; [k: string]: unknown }) => {}
 	};
@@ -57,6 +63,18 @@ function fakes() {
 			ringBack: fromCallback(() => {
 				rec.alerts.ringBack++;
 				return () => void rec.alerts.ringBack--;
+			}),
+			wakeLock: fromCallback(() => {
+				rec.device.wakeLock++;
+				rec.device.wakeLockStarts++;
+				return () => void rec.device.wakeLock--;
+			}),
+			mediaSession: fromCallback(({ input, sendBack, receive }: { input: CallControlsState; sendBack: (e: CallControlEvent) => void; receive: (l: (e: MediaSessionUpdate) => void) => void }) => {
+				rec.device.mediaSession++;
+				rec.device.controls.push(input);
+				rec.press = sendBack;
+				receive((e) => rec.device.controls.push(e.state));
+				return () => void rec.device.mediaSession--;
 			})
 		},
 		actions: {
@@ -124,6 +142,7 @@ function expectReleased(t: T) {
 	expect(t.rec.ended).toBe(1);
 	expect(t.count('media.release')).toBe(1);
 	expect(t.rec.micStopped).toBe(true);
+	expect(t.rec.device).toMatchObject({ wakeLock: 0, mediaSession: 0 });
 }
 
 describe('call machine: outgoing', () => {
@@ -380,6 +399,52 @@ describe('call machine: outgoing', () => {
 	});
 });
 
+describe('call machine: what the device does during a call', () => {
+	test('the screen stays on from answer to hang-up, through recovery; the system call controls from dial to hang-up', () => {
+		const t = setup('outgoing');
+		expect(t.rec.device).toMatchObject({ wakeLock: 0, mediaSession: 1 });
+		connectOutgoing(t);
+		expect(t.rec.device).toMatchObject({ wakeLock: 1, mediaSession: 1 });
+		t.actor.send({ type: 'ice.stalled' });
+		expect(t.path()).toBe('recovering.waiting');
+		expect(t.rec.device).toMatchObject({ wakeLock: 1, mediaSession: 1 });
+		t.actor.send({ type: 'ice.resumed' });
+		expect(t.rec.device).toMatchObject({ wakeLock: 1, mediaSession: 1 });
+		t.actor.send({ type: 'call.hangup' });
+		expect(t.rec.device).toMatchObject({ wakeLock: 0, mediaSession: 0 });
+	});
+
+	test('a call that rings and is declined never holds the screen or the system controls', () => {
+		const t = setup('incoming');
+		expect(t.rec.device).toMatchObject({ wakeLock: 0, mediaSession: 0 });
+		t.actor.send({ type: 'call.decline' });
+		expect(t.rec.device).toMatchObject({ wakeLockStarts: 0, mediaSession: 0 });
+	});
+
+	test('presses on the system call controls act as the buttons do, and the controls hear the new state', () => {
+		const t = setup('incoming');
+		connectIncoming(t);
+		expect(t.rec.device.controls.at(-1)).toEqual({ micMuted: false, cameraOff: false, micAvailable: true });
+		t.rec.press({ type: 'call.toggleMic' });
+		expect(t.actor.getSnapshot().context.micMuted).toBe(true);
+		expect(t.micTrack.enabled).toBe(false);
+		expect(t.rec.device.controls.at(-1)).toEqual({ micMuted: true, cameraOff: false, micAvailable: true });
+		t.rec.press({ type: 'call.toggleCamera' });
+		expect(t.count('media.camera')).toBe(1);
+		expect(t.rec.device.controls.at(-1)).toEqual({ micMuted: true, cameraOff: true, micAvailable: true });
+		t.rec.press({ type: 'call.hangup' });
+		expect(t.path()).toBe('ended');
+		expect(t.reason()).toBe('hung-up');
+		expectReleased(t);
+	});
+
+	test('no microphone: the system call controls are told, so they offer none', () => {
+		const t = setup('outgoing');
+		t.micUnavailable();
+		expect(t.rec.device.controls.at(-1)).toEqual({ micMuted: false, cameraOff: false, micAvailable: false });
+	});
+});
+
 describe('call machine: incoming', () => {
 	test('rings and never answers by itself: no microphone, nothing sent', () => {
 		const t = setup('incoming');
@@ -616,6 +681,10 @@ describe('call machine: what each state promises, on every path', () => {
 			expect(n('media.dial') + n('media.answer'), path).toBe(1);
 			expect(rec.ended, path).toBe(0);
 		}
+		// The screen stays on from answer to the end; the system's call controls from dial to the end.
+		const answered = /^(connecting|connected|recovering)\b/.test(path);
+		expect(rec.device.wakeLock, path).toBe(answered ? 1 : 0);
+		expect(rec.device.mediaSession, path).toBe(answered || path.startsWith('calling.') ? 1 : 0);
 		if (path.startsWith('recovering.redialing')) expect(n('media.redial'), path).toBeGreaterThan(0);
 		if (path.startsWith('recovering.adopting')) expect(n('media.adopt'), path).toBeGreaterThan(0);
 		if (path === 'ended' || path === 'failed') {

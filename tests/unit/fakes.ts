@@ -115,7 +115,9 @@ export function inertCall(actions: Parameters<typeof callMachine.provide>[0]['ac
 			}),
 			ice: fromCallback(() => () => {}) as never,
 			ring: fromCallback(() => () => {}),
-			ringBack: fromCallback(() => () => {})
+			ringBack: fromCallback(() => () => {}),
+			wakeLock: fromCallback(() => () => {}),
+			mediaSession: fromCallback(() => () => {})
 		},
 		actions
 	});
