@@ -50,6 +50,8 @@ describe('names and recents', () => {
 		await waitForState(b, 'call', 'ringing');
 		await b.getByTestId('accept').click();
 		await waitForState(a, 'call', 'connected');
+		// The callee's name comes on the call's data channel, once it opens.
+		await expect.poll(() => a.locator('.call-layer .title').textContent(), { timeout: 10_000 }).toContain('Bruno');
 		await a.waitForTimeout(1200); // long enough to show a duration
 		await b.getByTestId('hangup').click();
 		await waitForState(a, 'call', 'ended');
@@ -73,6 +75,50 @@ describe('names and recents', () => {
 		expect(await stateOf(a, 'call')).toBe('calling');
 		await b.getByTestId('decline').click();
 		await waitForState(a, 'call', 'ended');
+		await a.context().close();
+		await b.context().close();
+	});
+});
+
+describe('a call nobody misses', () => {
+	test('a call rings on /gallery and /inspect too, with vibration; Accept there brings you to the call; a caller who gives up leaves a missed call', async () => {
+		const recordVibration = () => {
+			const calls: unknown[] = [];
+			(window as unknown as { __vibrations: unknown[] }).__vibrations = calls;
+			Object.defineProperty(navigator, 'vibrate', { configurable: true, value: (pattern: unknown) => (calls.push(pattern), true) });
+		};
+		const a = await openAppPage(env.browser, env.server.url);
+		const b = await openAppPage(env.browser, env.server.url, { prepare: (ctx) => ctx.addInitScript(recordVibration) });
+		const bId = await peerIdOf(b);
+		const vibrations = () => b.evaluate(() => (window as unknown as { __vibrations: unknown[] }).__vibrations.length);
+
+		await b.getByTestId('gallery-link').click();
+		await b.waitForURL('**/gallery');
+		await a.getByTestId('dial-input').fill(bId);
+		await a.getByTestId('dial').click();
+		await waitForState(b, 'call', 'ringing');
+		await b.getByTestId('accept').waitFor({ timeout: 10_000 });
+		await expect.poll(vibrations).toBeGreaterThan(0);
+		await b.getByTestId('accept').click();
+		await b.waitForURL(/\/$/);
+		await Promise.all([waitForState(a, 'call', 'connected'), waitForState(b, 'call', 'connected')]);
+		await a.getByTestId('hangup').click();
+		await waitForState(b, 'call', 'ended');
+
+		// On /inspect, a caller who hangs up while it rings: the ringing stops (vibrate(0)) and
+		// the recent says missed.
+		await b.goto(`${env.server.url}/inspect`);
+		await waitForState(b, 'signaling', 'open');
+		await a.getByTestId('dial').click();
+		await waitForState(b, 'call', 'ringing');
+		await b.getByTestId('decline').waitFor({ timeout: 10_000 });
+		await a.getByTestId('hangup').click();
+		await waitForState(b, 'call', 'ended');
+		expect(await b.evaluate(() => (window as unknown as { __vibrations: unknown[] }).__vibrations.at(-1))).toBe(0);
+		await b.goto(env.server.url);
+		const recent = b.getByTestId('recent').first();
+		await recent.waitFor({ timeout: 10_000 });
+		expect(await recent.getAttribute('data-outcome')).toBe('missed');
 		await a.context().close();
 		await b.context().close();
 	});
