@@ -60,12 +60,18 @@
 			const conn = peer.connect(to, { metadata: { photo: { callId, ...offer } }, serialization: 'raw', reliable: true });
 			const said = [];
 			return new Promise((resolve) => {
-				const finish = () => {
+				let done = false;
+				// `why` marks an end the receiver did not announce (closed, failed, timed out), so a
+				// test that fails shows what happened instead of an empty list.
+				const finish = (why) => {
+					if (done) return;
+					done = true;
+					if (why) said.push({ t: why });
 					clearTimeout(timer);
 					setTimeout(() => conn.close(), 100);
 					resolve(said);
 				};
-				const timer = setTimeout(finish, 20_000);
+				const timer = setTimeout(() => finish('timeout'), 20_000);
 				conn.on('data', (data) => {
 					if (typeof data !== 'string') return;
 					const msg = JSON.parse(data);
@@ -76,8 +82,8 @@
 					}
 					if (msg.t === 'done' || msg.t === 'refuse') finish();
 				});
-				conn.on('close', finish);
-				conn.on('error', finish);
+				conn.on('close', () => finish('closed'));
+				conn.on('error', () => finish('error'));
 			});
 		},
 		/** Opens a DataConnection with any metadata and reports whether the far side answered:
