@@ -77,7 +77,7 @@ export function sniffImage(bytes: Uint8Array): ImageHeader | null {
 	return png(bytes) ?? jpeg(bytes) ?? webp(bytes);
 }
 
-/** The file extension for a type found by sniffImage. */
-export function extensionOf(type: ImageType): string {
+/** The file extension for an image type (sniffImage's); anything else is taken as JPEG. */
+export function extensionOf(type: string): string {
 	return type === 'image/png' ? 'png' : type === 'image/webp' ? 'webp' : 'jpg';
 }

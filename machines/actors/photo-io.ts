@@ -5,7 +5,7 @@
  */
 import type { DataConnection } from 'peerjs';
 import { parseControl, photoLimits, type Control, type PhotoOffer, type RefuseReason } from './photo-offer';
-import { sniffImage, type ImageType } from './image-sniff';
+import { extensionOf, sniffImage, type ImageType } from './image-sniff';
 import type {
 	PhotoRecord,
 	ReceiveEvent,
@@ -30,7 +30,7 @@ export const lowWater = 256 * 1024;
 export function photoName(takenAt: number, type: string): string {
 	const d = new Date(takenAt);
 	const p = (n: number) => String(n).padStart(2, '0');
-	const ext = type === 'image/png' ? 'png' : type === 'image/webp' ? 'webp' : 'jpg';
+	const ext = extensionOf(type);
 	return `camcall-${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}.${ext}`;
 }
 

@@ -22,8 +22,6 @@ export const photoLimits = {
 	callPhotos: 20,
 	callBytes: 100 * 1024 * 1024
 } as const;
-/** A receiver refuses offers larger than this, with a message to both sides. */
-export const maxPhotoBytes = photoLimits.photoBytes;
 const photoTypes = /^image\/(png|jpeg|webp)$/;
 
 /** The offer's shape: a well-formed offer may still be over the limits (the photo machine

@@ -8,7 +8,7 @@ import { fromCallback, fromPromise } from 'xstate';
 import type { DataConnection, Peer } from 'peerjs';
 import type { PhotoOffer } from './photo-offer';
 
-export { isPhotoOffer, maxPhotoBytes, photoLimits, refusePhoto, replyPhoto, type PhotoOffer, type RefuseReason } from './photo-offer';
+export { isPhotoOffer, photoLimits, refusePhoto, replyPhoto, type PhotoOffer, type RefuseReason } from './photo-offer';
 import type { ImageType } from './image-sniff';
 
 /** How a shot was produced: ImageCapture.takePhoto (full sensor resolution where the camera
