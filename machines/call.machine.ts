@@ -93,6 +93,8 @@ export interface CallContext {
 	 * ended screen's duration. */
 	startedAt: number;
 	connectedAt: number | null;
+	/** When it ended (or failed): the ended screen's and the recents' duration. */
+	endedAt: number | null;
 	/** The ICE machine of the current pc (spawned with id and systemId `ice`). */
 	ice: ActorRefFrom<typeof iceMachine> | null;
 }
@@ -207,7 +209,7 @@ export const callMachine = setup({
 	},
 	actions: {
 		/** Records how the call ends; the final state's entry then releases everything. */
-		end: assign((_, reason: CallEndReason) => ({ failure: callFailure(reason) })),
+		end: assign((_, reason: CallEndReason) => ({ failure: callFailure(reason), endedAt: Date.now() })),
 		openMic: sendTo('mic', { type: 'mic.open' }),
 		dial: sendTo('media', ({ context }) => ({ type: 'media.dial' as const, stream: outgoingStream(context) })),
 		answer: sendTo('media', ({ context }) => ({ type: 'media.answer' as const, stream: outgoingStream(context) })),
@@ -301,7 +303,8 @@ export const callMachine = setup({
 		localName: cleanName(input.localName),
 		remoteName: cleanName((input.incoming?.metadata as { name?: unknown } | null | undefined)?.name),
 		startedAt: Date.now(),
-		connectedAt: null
+		connectedAt: null,
+		endedAt: null
 	}),
 	invoke: [
 		{

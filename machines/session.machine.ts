@@ -303,7 +303,7 @@ export const sessionMachine = setup({
 					name: call.remoteName,
 					direction: call.direction === 'incoming' ? 'in' : 'out',
 					at: call.startedAt,
-					seconds: call.connectedAt === null ? null : Math.max(0, Math.round((Date.now() - call.connectedAt) / 1000)),
+					seconds: call.connectedAt === null ? null : Math.max(0, Math.round(((call.endedAt ?? Date.now()) - call.connectedAt) / 1000)),
 					outcome: outcomeOf(event.failure?.reason as CallEndReason | undefined, call.connectedAt !== null)
 				};
 				return [recent, ...context.recents].slice(0, maxRecents);

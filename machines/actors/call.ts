@@ -110,6 +110,8 @@ export const mediaCall = fromCallback<MediaCommand, MediaCallInput>(({ input, se
 	/** Silenced old connections of a re-dial, closed once the new one is answered. */
 	let superseded: (() => void)[] = [];
 	let cameraTrack: MediaStreamTrack | null = null;
+	/** Whether the stream we send has a microphone track (none: no microphone, or refused). */
+	let hasMic = false;
 	let cameraOff = false;
 	let micMuted = false;
 	let stopped = false;
@@ -128,8 +130,10 @@ export const mediaCall = fromCallback<MediaCommand, MediaCallInput>(({ input, se
 	};
 	const onChannelOpen = () => {
 		clearInterval(heartbeat);
-		say({ t: 'cam', off: cameraOff });
-		say({ t: 'mic', muted: micMuted });
+		// Nothing to send (no camera, no microphone) reads as off and muted on the far side, not
+		// as a stalled stream.
+		say({ t: 'cam', off: cameraOff || !cameraTrack });
+		say({ t: 'mic', muted: micMuted || !hasMic });
 		if (input.direction === 'incoming' && input.localName) say({ t: 'name', name: input.localName });
 		say({ t: 'alive' });
 		heartbeat = setInterval(() => say({ t: 'alive' }), heartbeatMs);
@@ -215,6 +219,7 @@ export const mediaCall = fromCallback<MediaCommand, MediaCallInput>(({ input, se
 	 * (replaceTrack works before negotiation ends), so the m-line is still negotiated. */
 	const outgoing = (stream: MediaStream) => {
 		cameraTrack = stream.getVideoTracks()[0] ?? null;
+		hasMic = stream.getAudioTracks().length > 0;
 		return stream;
 	};
 	const afterNewPc = () => {
@@ -285,11 +290,11 @@ export const mediaCall = fromCallback<MediaCommand, MediaCallInput>(({ input, se
 				if (command.off === cameraOff) return;
 				cameraOff = command.off;
 				sendVideo(cameraOff ? null : cameraTrack);
-				say({ t: 'cam', off: cameraOff });
+				say({ t: 'cam', off: cameraOff || !cameraTrack });
 				break;
 			case 'media.mic':
 				micMuted = command.muted;
-				say({ t: 'mic', muted: micMuted });
+				say({ t: 'mic', muted: micMuted || !hasMic });
 				break;
 			case 'media.release':
 				release();

@@ -123,3 +123,56 @@ describe('a call nobody misses', () => {
 		await b.context().close();
 	});
 });
+
+describe('choosing your own ID', () => {
+	async function chooseId(page: Page, id: string) {
+		await page.getByTestId('change-id').click();
+		const field = page.getByTestId('own-id-input');
+		await field.fill(id);
+		await page.getByTestId('own-id-save').click();
+	}
+
+	test('a readable ID of your own: refused when malformed, registered, kept after a reload, callable; taken says so with a way out', async () => {
+		const mine = `ana-${Date.now() % 100000}`;
+		const a = await openAppPage(env.browser, env.server.url);
+		const b = await openAppPage(env.browser, env.server.url);
+		try {
+			const before = await peerIdOf(a);
+			// Markup, spaces and capitals that would not read aloud: refused on the spot, the ID unchanged.
+			await chooseId(a, '<b>x</b>');
+			await expect.poll(() => a.getByRole('alert').filter({ hasText: '4–24 lowercase' }).count()).toBe(1);
+			expect(await peerIdOf(a)).toBe(before);
+			// Capitals are lowered: "Ana-123" is ana-123.
+			await a.getByTestId('own-id-input').fill(mine.toUpperCase());
+			await a.getByTestId('own-id-save').click();
+			await expect.poll(() => peerIdOf(a), { timeout: 15_000 }).toBe(mine);
+			await waitForState(a, 'signaling', 'open');
+			expect(await a.getByTestId('own-id-input').count()).toBe(0);
+			expect(await a.getByTestId('share-link').inputValue()).toContain(`?call=${mine}`);
+
+			// Kept across a reload (the server holds it for this browser).
+			await a.reload();
+			await waitForState(a, 'signaling', 'open');
+			expect(await peerIdOf(a)).toBe(mine);
+
+			// Someone else can call it.
+			await b.getByTestId('dial-input').fill(mine);
+			await b.getByTestId('dial').click();
+			await waitForState(a, 'call', 'ringing');
+			await a.getByTestId('decline').click();
+			await waitForState(b, 'call', 'ended');
+			await b.getByTestId('call-dismiss').click();
+
+			// Another browser that wants the same ID is told it is taken, and offered a new one.
+			await chooseId(b, mine);
+			await expect.poll(() => b.getByTestId('error').textContent(), { timeout: 15_000 }).toContain('That ID is taken');
+			await b.getByTestId('fresh-id').click();
+			await waitForState(b, 'signaling', 'open');
+			expect(await peerIdOf(b)).not.toBe(mine);
+			expect(await peerIdOf(b)).toMatch(/^[a-z0-9-]{1,24}$/);
+		} finally {
+			await a.context().close();
+			await b.context().close();
+		}
+	});
+});

@@ -291,6 +291,25 @@ describe('call machine: outgoing', () => {
 		expect(t.actor.getSnapshot().context.connectedAt).toBe(at);
 	});
 
+	test('endedAt: unset while the call runs, stamped when it ends, hang-up or failure', () => {
+		vi.useFakeTimers({ now: 1_000_000, toFake: ['Date'] });
+		try {
+			const t = setup('outgoing');
+			connectOutgoing(t);
+			expect(t.actor.getSnapshot().context.endedAt).toBeNull();
+			vi.setSystemTime(1_134_000);
+			t.actor.send({ type: 'call.hangup' });
+			expect(t.actor.getSnapshot().context.endedAt).toBe(1_134_000);
+			const u = setup('outgoing');
+			u.micReady();
+			vi.setSystemTime(1_200_000);
+			u.actor.send({ type: 'call.webrtcError', message: 'setRemoteDescription failed' });
+			expect(u.actor.getSnapshot().context.endedAt).toBe(1_200_000);
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+
 	test('the in-call protocol: heartbeat, camera, mic and name messages; anything else is ignored', () => {
 		expect(parseCallMessage('{"t":"alive"}')).toEqual({ t: 'alive' });
 		expect(parseCallMessage('{"t":"cam","off":true}')).toEqual({ t: 'cam', off: true });
