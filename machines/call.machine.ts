@@ -375,7 +375,7 @@ export const callMachine = setup({
 		},
 		ringing: {
 			entry: { type: 'reportPhase', params: 'ringing' },
-			invoke: { src: 'ring', id: 'ring', input: ({ context }) => ({ from: context.remoteId }) },
+			invoke: { src: 'ring', id: 'ring', input: ({ context }) => ({ from: context.remoteName || context.remoteId }) },
 			after: {
 				ringTimeout: { target: 'ended', actions: { type: 'end', params: 'missed' } }
 			},

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { openAppPage, peerIdOf, stateOf, waitForState } from './harness';
+import { openAppPage, peerIdOf, setPageHidden, stateOf, waitForState } from './harness';
 import { serverAndBrowser } from './fixture';
 
 const env = serverAndBrowser();
@@ -121,6 +121,54 @@ describe('a call nobody misses', () => {
 		expect(await recent.getAttribute('data-outcome')).toBe('missed');
 		await a.context().close();
 		await b.context().close();
+	});
+});
+
+describe('ringing while the app is in the background', () => {
+	const notifications = (page: Page) =>
+		page.evaluate(async () => {
+			const registration = await navigator.serviceWorker.ready;
+			return (await registration.getNotifications({ tag: 'camcall-incoming' })).map((n) => n.title);
+		});
+
+	test('without permission the app offers to ask (and never asks by itself)', async () => {
+		const b = await openAppPage(env.browser, env.server.url);
+		try {
+			const state = b.getByTestId('notify-state');
+			await state.waitFor({ timeout: 10_000 });
+			expect(await state.getAttribute('data-permission')).toBe('default');
+			expect(await b.getByTestId('notify-enable').isVisible()).toBe(true);
+			expect(await b.evaluate(() => Notification.permission)).toBe('default');
+		} finally {
+			await b.context().close();
+		}
+	});
+
+	test('once allowed: a notification naming the caller and a flashing title while hidden; both gone when the caller gives up', async () => {
+		const a = await openAppPage(env.browser, env.server.url);
+		const b = await openAppPage(env.browser, env.server.url, {
+			prepare: (ctx) => ctx.grantPermissions(['notifications', 'camera', 'microphone'], { origin: env.server.url })
+		});
+		try {
+			await setName(a, 'Ana');
+			await b.getByTestId('notify-state').waitFor({ timeout: 10_000 });
+			expect(await b.getByTestId('notify-state').getAttribute('data-permission')).toBe('granted');
+			await b.evaluate(() => navigator.serviceWorker.ready);
+			const title = await b.title();
+			await setPageHidden(b, true);
+			await a.getByTestId('dial-input').fill(await peerIdOf(b));
+			await a.getByTestId('dial').click();
+			await waitForState(b, 'call', 'ringing');
+			await expect.poll(() => notifications(b), { timeout: 10_000 }).toEqual(['📞 Ana']);
+			await expect.poll(() => b.title(), { timeout: 5_000 }).toBe('📞 Ana');
+			await a.getByTestId('hangup').click();
+			await waitForState(b, 'call', 'ended');
+			await expect.poll(() => notifications(b)).toEqual([]);
+			expect(await b.title()).toBe(title);
+		} finally {
+			await a.context().close();
+			await b.context().close();
+		}
 	});
 });
 

@@ -209,6 +209,13 @@ describe('call machine: outgoing', () => {
 		expect(caller.rec.alerts.ringBack).toBe(0);
 	});
 
+	test('the ringtone (and its notification) names the caller by the name they gave, else by ID', () => {
+		const { rec, machine } = fakes();
+		const incoming = { metadata: { callId: 'c1', name: ' Ana\u202E ' } } as unknown as NonNullable<CallInput['incoming']>;
+		createActor(machine, { input: { direction: 'incoming', remoteId: 'far', callId: 'c1', peer: null, localStream: null, incoming } }).start();
+		expect(rec.alerts.ringFrom).toEqual(['Ana']);
+	});
+
 	test('nobody answers within ringTimeout → ended no-answer, and the callee is told once', () => {
 		const t = setup('outgoing');
 		t.micReady();
