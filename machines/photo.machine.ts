@@ -7,6 +7,7 @@ import {
 	askAboutOffer,
 	checkPhoto,
 	deletePhoto,
+	rememberTrash,
 	photoLimits,
 	replyPhoto,
 	grabFrame,
@@ -32,7 +33,8 @@ import {
  * none), `photo.incoming { conn, from, offer }` (the current call's peer offers a photo).
  * From the UI: `photo.acceptPeer` / `photo.declinePeer` (the answer to "Accept photos from …?",
  * for the rest of this call), `photo.take`, `photo.retrySave` (after a failed save: the shot is kept),
- * `photo.dismiss` (clear failures and the sent/received notices; forgets an unsaved shot), `photo.delete { id }`, `photo.reload` (the gallery
+ * `photo.dismiss` (clear failures and the sent/received notices; forgets an unsaved shot), `photo.delete { id }` (hidden at once, removed for
+ * good after the undo window), `photo.undoDelete` (bring back what is still in the window), `photo.reload` (the gallery
  * failed to load), `photo.cancelSend`.
  * From actors: `photo.send*` (SendEvent) and `photo.receive*` (ReceiveEvent), actors/photo.ts.
  */
@@ -46,6 +48,7 @@ export type PhotoEvent =
 	| { type: 'photo.retrySave' }
 	| { type: 'photo.dismiss' }
 	| { type: 'photo.delete'; id: string }
+	| { type: 'photo.undoDelete' }
 	| { type: 'photo.reload' }
 	| { type: 'photo.send'; photoId: string; peer: Peer | null; to: string | null; callId: string | null }
 	| { type: 'photo.cancelSend' }
@@ -91,7 +94,9 @@ export interface PhotoContext {
 	lastSaved: string | null;
 	shutterFailure: Failure<PhotoFailureReason> | null;
 	libraryFailure: Failure<PhotoFailureReason> | null;
-	deleting: string | null;
+	/** Deleted by the person, hidden from every view, and removed for good once the undo window
+	 * passes without `photo.undoDelete`. */
+	trash: string[];
 	outgoing: Outgoing | null;
 	sendFailure: Failure<PhotoFailureReason> | null;
 	incoming: Incoming | null;
@@ -169,7 +174,10 @@ export const photoMachine = setup({
 		},
 		hasPending: ({ context }) => !!context.pending,
 		notLive: ({ event }) => shotFailure((event as unknown as Errored).error).reason === 'not-live',
-		knownPhoto: ({ context, event }) => event.type === 'photo.delete' && context.photos.some((p) => p.id === event.id),
+		knownPhoto: ({ context, event }) => {
+			assertEvent(event, 'photo.delete');
+			return context.photos.some((p) => p.id === event.id) && !context.trash.includes(event.id);
+		},
 		sendWithoutCall: ({ event }) => {
 			assertEvent(event, 'photo.send');
 			return !event.peer || !event.to || !event.callId;
@@ -188,6 +196,8 @@ export const photoMachine = setup({
 		}
 	},
 	delays: {
+		/** How long a deleted photo can still be brought back (the gallery's Undo). */
+		undoWindow: 5_000,
 		/** A camera that never delivers a frame must not keep the shutter disabled forever. */
 		shotTimeout: 10_000,
 		/** The receiver must open the photo connection and say "ready" (or "asking") within this. */
@@ -202,6 +212,14 @@ export const photoMachine = setup({
 		transferStall: 15_000
 	},
 	actions: {
+		/** Swapped in unit tests: remembers the window's photos past a page close. */
+		persistTrash: ({ context }) => rememberTrash(context.trash),
+		addToTrash: assign({
+			trash: ({ context, event }) => {
+				assertEvent(event, 'photo.delete');
+				return [...context.trash, event.id];
+			}
+		}),
 		assignShot: assign({ pending: ({ event }) => (event as unknown as Done<Shot>).output }),
 		assignShotFailure: assign({ shutterFailure: ({ event }) => shotFailure((event as unknown as Errored).error) }),
 		assignSaved: assign(({ context, event }) => {
@@ -293,7 +311,7 @@ export const photoMachine = setup({
 		lastSaved: null,
 		shutterFailure: null,
 		libraryFailure: null,
-		deleting: null,
+		trash: [],
 		outgoing: null,
 		sendFailure: null,
 		incoming: null,
@@ -399,27 +417,41 @@ export const photoMachine = setup({
 					on: {
 						'photo.delete': {
 							guard: 'knownPhoto',
-							target: 'deleting',
-							actions: assign({ deleting: ({ event }) => event.id, libraryFailure: null })
+							target: 'trashed',
+							actions: ['addToTrash', assign({ libraryFailure: null }), 'persistTrash']
 						}
+					}
+				},
+				trashed: {
+					description: 'Hidden, still stored: Undo brings it back until the window passes',
+					after: { undoWindow: 'deleting' },
+					on: {
+						'photo.delete': {
+							guard: 'knownPhoto',
+							target: 'trashed',
+							reenter: true,
+							actions: ['addToTrash', 'persistTrash'],
+							description: 'Another one: the window starts again for all of them'
+						},
+						'photo.undoDelete': { target: 'ready', actions: [assign({ trash: [] }), 'persistTrash'] }
 					}
 				},
 				deleting: {
 					invoke: {
 						src: 'deletePhoto',
 						id: 'deletePhoto',
-						input: ({ context }) => ({ id: context.deleting! }),
+						input: ({ context }) => ({ ids: context.trash }),
 						onDone: {
 							target: 'ready',
-							actions: assign({
-								photos: ({ context }) => context.photos.filter((p) => p.id !== context.deleting),
-								deleting: null
-							})
+							actions: [assign({
+								photos: ({ context }) => context.photos.filter((p) => !context.trash.includes(p.id)),
+								trash: []
+							}), 'persistTrash']
 						},
 						onError: {
 							target: 'ready',
-							actions: [assign({ deleting: null }), 'assignLibraryFailure'],
-							description: 'The photo stays listed: it is still stored'
+							actions: [assign({ trash: [] }), 'persistTrash', 'assignLibraryFailure'],
+							description: 'The photos stay listed: they are still stored'
 						}
 					}
 				},

@@ -150,6 +150,7 @@ const photoUiEvents = [
 	'photo.retrySave',
 	'photo.dismiss',
 	'photo.delete',
+	'photo.undoDelete',
 	'photo.reload',
 	'photo.cancelSend',
 	'photo.acceptPeer',

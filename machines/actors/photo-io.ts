@@ -6,6 +6,7 @@
 import type { DataConnection } from 'peerjs';
 import { parseControl, photoLimits, type Control, type PhotoOffer, type RefuseReason } from './photo-offer';
 import { extensionOf, sniffImage, type ImageType } from './image-sniff';
+import { leftInTrash, rememberTrash } from './photo-trash';
 import type {
 	PhotoRecord,
 	ReceiveEvent,
@@ -289,6 +290,9 @@ async function transact<T>(mode: IDBTransactionMode, run: (store: IDBObjectStore
 }
 
 export async function loadPhotos(): Promise<PhotoRecord[]> {
+	// Deleted in an undo window the page did not outlive: removed now.
+	for (const id of leftInTrash()) await deletePhoto({ id });
+	rememberTrash([]);
 	const all = await transact<PhotoRecord[]>('readonly', (store) => store.getAll() as IDBRequest<PhotoRecord[]>);
 	return all.sort((a, b) => b.takenAt - a.takenAt);
 }

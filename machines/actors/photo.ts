@@ -8,6 +8,7 @@ import { fromCallback, fromPromise } from 'xstate';
 import type { DataConnection, Peer } from 'peerjs';
 import type { PhotoOffer } from './photo-offer';
 
+export { rememberTrash } from './photo-trash';
 export { isPhotoOffer, photoLimits, refusePhoto, replyPhoto, type PhotoOffer, type RefuseReason } from './photo-offer';
 import type { ImageType } from './image-sniff';
 
@@ -130,7 +131,12 @@ export const grabFrame = fromPromise<Shot, { stream: MediaStream | null }>(async
 export const loadPhotos = fromPromise<PhotoRecord[], void>(async () => (await io()).loadPhotos());
 export const savePhoto = fromPromise<PhotoRecord, SavePhotoInput>(async ({ input }) => (await io()).savePhoto(input));
 export const checkPhoto = fromPromise<CheckedPhoto, { blob: Blob }>(async ({ input }) => (await io()).checkPhoto(input));
-export const deletePhoto = fromPromise<string, { id: string }>(async ({ input }) => (await io()).deletePhoto(input));
+/** Removes the photos for good, one by one; fails on the first that cannot be removed. */
+export const deletePhoto = fromPromise<string[], { ids: string[] }>(async ({ input }) => {
+	const m = await io();
+	for (const id of input.ids) await m.deletePhoto({ id });
+	return input.ids;
+});
 
 /** A callback actor whose work starts once ./photo-io.ts has loaded; stopped before that, it
  * never starts. */

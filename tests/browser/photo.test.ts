@@ -85,6 +85,15 @@ describe('photos in real Chromium', () => {
 		await expect.poll(() => photos(page).count()).toBe(1);
 		expect((await naturalSize(page, '[data-testid="photo"]')).width).toBeGreaterThanOrEqual(640);
 
+		// Delete, then Undo: the photo comes back.
+		await photos(page).first().click();
+		await page.getByTestId('photo-delete').click();
+		await expect.poll(() => photos(page).count()).toBe(0);
+		await page.getByTestId('photo-undo').click();
+		await expect.poll(() => photos(page).count()).toBe(1);
+		expect(await page.getByTestId('photo-deleted').count()).toBe(0);
+
+		// Delete and leave at once (inside the undo window): it is gone for good all the same.
 		await photos(page).first().click();
 		await page.getByTestId('photo-delete').click();
 		await expect.poll(() => photos(page).count()).toBe(0);

@@ -57,7 +57,7 @@ const checkedPng = async (blob: Blob): Promise<CheckedPhoto> => ({ blob: new Blo
 
 /** The photo machine with fake actors; the send/receive actors hand their sendBack out. */
 function setup(fakes: Fakes = {}) {
-	const calls = { take: 0, grab: 0, saves: [] as SavePhotoInput[], sendInputs: [] as unknown[], receiveInputs: [] as unknown[] };
+	const calls = { take: 0, grab: 0, removed: [] as string[], persisted: [] as string[][], saves: [] as SavePhotoInput[], sendInputs: [] as unknown[], receiveInputs: [] as unknown[] };
 	/** Every answer the receiver gave, in order: to an offer at once, or to the one it held. */
 	const replies: { conn: DataConnection | undefined; reply: string }[] = [];
 	let sendBack: ((e: { type: string }) => void) | null = null;
@@ -78,7 +78,13 @@ function setup(fakes: Fakes = {}) {
 				return (fakes.save ?? (async (i: SavePhotoInput) => record({ blob: i.blob, source: i.source, from: i.from, method: i.method })))(input);
 			}),
 			loadPhotos: fromPromise(async () => (fakes.load ?? (async () => []))()),
-			deletePhoto: fromPromise(async ({ input }: { input: { id: string } }) => (fakes.remove ?? (async (id: string) => id))(input.id)),
+			deletePhoto: fromPromise(async ({ input }: { input: { ids: string[] } }) => {
+				for (const id of input.ids) {
+					await (fakes.remove ?? (async (id: string) => id))(id);
+					calls.removed.push(id);
+				}
+				return input.ids;
+			}),
 			sendPhoto: fromCallback(({ sendBack: back, input }) => {
 				calls.sendInputs.push(input);
 				sendBack = back;
@@ -96,6 +102,7 @@ function setup(fakes: Fakes = {}) {
 			checkPhoto: fromPromise(async ({ input }: { input: { blob: Blob } }) => (fakes.check ?? checkedPng)(input.blob))
 		},
 		actions: {
+			persistTrash: ({ context }) => calls.persisted.push([...context.trash]),
 			refuseOffer: ({ event }, why) => replies.push({ conn: (event as { conn?: DataConnection }).conn, reply: why as string }),
 			replyIncoming: ({ context }, reply) => replies.push({ conn: context.incoming?.conn, reply: reply as string })
 		}
@@ -242,10 +249,11 @@ describe('photo machine: shutter', () => {
 });
 
 describe('photo machine: library', () => {
-	test('loads newest first, keeps a photo saved while loading, deletes', async () => {
+	test('loads newest first, keeps a photo saved while loading, deletes after the undo window', async () => {
 		let resolveLoad!: (list: PhotoRecord[]) => void;
 		const older = record({ takenAt: 1 });
-		const { actor } = setup({ load: () => new Promise((r) => (resolveLoad = r)) });
+		const clock = new SimulatedClock();
+		const { actor, calls } = setup({ clock, load: () => new Promise((r) => (resolveLoad = r)) });
 		actor.send({ type: 'photo.stream', stream: videoStream() });
 		actor.send({ type: 'photo.take' });
 		await waitFor(actor, (s) => s.matches({ shutter: 'saved' }));
@@ -257,15 +265,54 @@ describe('photo machine: library', () => {
 
 		expect(actor.getSnapshot().can({ type: 'photo.delete', id: 'nope' })).toBe(false);
 		actor.send({ type: 'photo.delete', id: older.id });
+		expect(actor.getSnapshot().matches({ library: 'trashed' })).toBe(true);
+		expect(actor.getSnapshot().context.trash).toEqual([older.id]);
+		// Twice is once.
+		expect(actor.getSnapshot().can({ type: 'photo.delete', id: older.id })).toBe(false);
+		clock.increment(4_999);
+		expect(calls.removed).toEqual([]);
+		clock.increment(1);
 		expect(actor.getSnapshot().matches({ library: 'deleting' })).toBe(true);
 		await waitFor(actor, (s) => s.matches({ library: 'ready' }));
+		expect(calls.removed).toEqual([older.id]);
 		expect(actor.getSnapshot().context.photos.map((p) => p.id)).not.toContain(older.id);
+		expect(actor.getSnapshot().context.trash).toEqual([]);
+	});
+
+	test('undo within the window keeps every photo deleted in it; each delete restarts the window', async () => {
+		const [a, b, c] = [record({ id: 'a' }), record({ id: 'b' }), record({ id: 'c' })];
+		const clock = new SimulatedClock();
+		const { actor, calls } = setup({ clock, load: async () => [a, b, c] });
+		await waitFor(actor, (s) => s.matches({ library: 'ready' }));
+		expect(actor.getSnapshot().can({ type: 'photo.undoDelete' })).toBe(false);
+		actor.send({ type: 'photo.delete', id: 'a' });
+		clock.increment(4_000);
+		actor.send({ type: 'photo.delete', id: 'b' });
+		clock.increment(4_000);
+		expect(actor.getSnapshot().context.trash).toEqual(['a', 'b']);
+		actor.send({ type: 'photo.undoDelete' });
+		expect(actor.getSnapshot().matches({ library: 'ready' })).toBe(true);
+		expect(actor.getSnapshot().context.trash).toEqual([]);
+		clock.increment(10_000);
+		expect(calls.removed).toEqual([]);
+		expect(actor.getSnapshot().context.photos.map((p) => p.id).sort()).toEqual(['a', 'b', 'c']);
+		// Without undo, both go together.
+		actor.send({ type: 'photo.delete', id: 'c' });
+		actor.send({ type: 'photo.delete', id: 'a' });
+		clock.increment(5_000);
+		await waitFor(actor, (s) => s.matches({ library: 'ready' }));
+		expect(calls.removed).toEqual(['c', 'a']);
+		// Remembered past a page close at each step, forgotten once undone or removed.
+		expect(calls.persisted).toEqual([['a'], ['a', 'b'], [], ['c'], ['c', 'a'], []]);
+		expect(actor.getSnapshot().context.photos.map((p) => p.id)).toEqual(['b']);
 	});
 
 	test('a failed delete keeps the photo listed with a reason; a failed load can be retried', async () => {
 		const one = record();
 		let loads = 0;
+		const clock = new SimulatedClock();
 		const { actor } = setup({
+			clock,
 			load: async () => {
 				if (loads++ === 0) throw domError('InvalidStateError');
 				return [one];
@@ -279,6 +326,7 @@ describe('photo machine: library', () => {
 		actor.send({ type: 'photo.reload' });
 		await waitFor(actor, (s) => s.matches({ library: 'ready' }));
 		actor.send({ type: 'photo.delete', id: one.id });
+		clock.increment(5_000);
 		await waitFor(actor, (s) => s.matches({ library: 'ready' }) && !!s.context.libraryFailure);
 		expect(actor.getSnapshot().context.photos).toHaveLength(1);
 	});
@@ -549,7 +597,7 @@ describe('photo machine: model-based paths', () => {
 				grabFrame: fromPromise(never<Shot>),
 				savePhoto: fromPromise(never<PhotoRecord>),
 				loadPhotos: fromPromise(never<PhotoRecord[]>),
-				deletePhoto: fromPromise(never<string>),
+				deletePhoto: fromPromise(never<string[]>),
 				sendPhoto: fromCallback(() => () => {}),
 				receivePhoto: fromCallback(() => () => {}),
 				askAboutOffer: fromCallback(() => () => {}),
@@ -575,7 +623,8 @@ describe('photo machine: model-based paths', () => {
 			'shutter.saved': (s) => !!s.context.lastSaved && s.context.photos.some((p) => p.id === s.context.lastSaved) && !s.context.pending,
 			'shutter.failed': (s) => !!s.context.shutterFailure,
 			'library.loading': (s) => running(s, 'loadPhotos'),
-			'library.deleting': (s) => running(s, 'deletePhoto') && !!s.context.deleting,
+			'library.trashed': (s) => s.context.trash.includes('only') && !running(s, 'deletePhoto'),
+			'library.deleting': (s) => running(s, 'deletePhoto') && s.context.trash.length > 0,
 			'library.failed': (s) => !!s.context.libraryFailure,
 			'outbox.sending': (s) => running(s, 'sendPhoto') && !!s.context.outgoing && !s.context.sendFailure,
 			'outbox.sent': (s) => !!s.context.outgoing && s.context.outgoing.sent === s.context.outgoing.total,
@@ -609,7 +658,9 @@ describe('photo machine: model-based paths', () => {
 				{ type: 'xstate.error.actor.loadPhotos', error: domError('InvalidStateError') },
 				{ type: 'photo.reload' },
 				{ type: 'photo.delete', id: 'only' },
-				{ type: 'xstate.done.actor.deletePhoto', output: 'only' },
+				{ type: 'photo.undoDelete' },
+				{ type: 'xstate.after.undoWindow.photo.library.trashed' },
+				{ type: 'xstate.done.actor.deletePhoto', output: ['only'] },
 				{ type: 'photo.send', photoId: 'only', peer, to: 'friend', callId: 'c' },
 				{ type: 'photo.sendAsking' },
 				{ type: 'photo.sendOpen' },
