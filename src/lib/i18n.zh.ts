@@ -179,6 +179,7 @@ export const zh: Catalog = {
 	'gallery.deletedMany': '已删除 {count} 张照片。',
 	'gallery.undo': '撤销',
 	'gallery.restored': '照片已恢复。',
+	'photo.last': '最近的照片：打开相册',
 	'gallery.deleted': '照片已删除。',
 	'gallery.download': '下载',
 	'gallery.share': '分享',

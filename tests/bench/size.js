@@ -36,10 +36,12 @@ export const BUDGETS = { firstLoad: 60_000, beforeCall: 80_000, limit: 100_000 }
 export const ON_DEMAND = [
 	{ module: /node_modules\/qrcode\//, why: 'QR code: drawn when the user opens it' },
 	{
-		module: /machines\/(photo\.machine|actors\/photo(-io|-offer)?)\.ts|src\/lib\/components\/Photo(Transfer|Panel)\.svelte/,
+		module: /machines\/(photo\.machine|actors\/photo(-io|-offer|-trash)?)\.ts|src\/lib\/components\/(Photo(Transfer|Panel)|LastPhoto)\.svelte/,
 		why: 'photos: the first shutter tap, the gallery, or a photo offer during a call'
 	},
 	{ module: /src\/lib\/components\/InfoSheet\.svelte/, why: 'camera and call details: the info button' },
+	{ module: /src\/lib\/components\/IdEditor\.svelte/, why: 'choosing your own ID: the Change button' },
+	{ module: /src\/lib\/components\/CameraBlockedHelp\.svelte/, why: 'steps to unblock the camera: only when it is blocked' },
 	{
 		module: /src\/lib\/components\/(IncomingCall|CallScreen)\.svelte|machines\/actors\/(alert-io|device-io)\.ts/,
 		why: 'a call that starts or rings: its sheet, its layer, its sounds and the device controls'

@@ -105,6 +105,48 @@ describe('photos in real Chromium', () => {
 		await page.context().close();
 	});
 
+	test('the last photo sits by the shutter and opens the gallery; in a call only a photo from this call is offered, with its preview', async () => {
+		const a = await openApp();
+		const b = await openApp();
+		try {
+			expect(await a.getByTestId('last-photo').count()).toBe(0);
+			await shoot(a);
+			const thumb = a.getByTestId('last-photo');
+			await thumb.waitFor({ timeout: 20_000 });
+			expect(await thumb.getAttribute('aria-label')).toBeTruthy();
+			await a.waitForFunction(() => {
+				const img = document.querySelector('[data-testid="last-photo"] img') as HTMLImageElement | null;
+				return !!img && img.complete && img.naturalWidth > 0;
+			});
+			// A photo from before the call is not offered in it.
+			await Promise.all([waitForState(a, 'signaling', 'open'), waitForState(b, 'signaling', 'open')]);
+			await a.getByTestId('dial-input').fill((await b.getByTestId('peer-id').textContent())!.trim());
+			await a.getByTestId('dial').click();
+			await waitForState(b, 'call', 'ringing');
+			await b.getByTestId('accept').click();
+			await waitForState(a, 'call', 'connected');
+			await a.getByTestId('mic-toggle').waitFor();
+			await a.waitForTimeout(500);
+			expect(await a.getByTestId('photo-send-last').count()).toBe(0);
+			// The thumbnail is by the shutter in the call too; a new shot is offered, its preview in the button.
+			expect(await a.getByTestId('last-photo').isVisible()).toBe(true);
+			await shoot(a);
+			await a.getByTestId('photo-send-last').waitFor({ timeout: 20_000 });
+			await a.waitForFunction(() => {
+				const img = document.querySelector('[data-testid="photo-send-preview"]') as HTMLImageElement | null;
+				return !!img && img.complete && img.naturalWidth > 0;
+			});
+			// The thumbnail opens the gallery (in-app: the call stays up).
+			await a.getByTestId('last-photo').click();
+			await a.waitForURL('**/gallery');
+			await expect.poll(() => photos(a).count()).toBe(2);
+			expect(await stateOf(a, 'call')).toBe('connected');
+		} finally {
+			await a.context().close();
+			await b.context().close();
+		}
+	});
+
 	test('offline: the gallery opens from the service worker with the saved photo at full size', async () => {
 		const page = await openApp();
 		await shoot(page);
