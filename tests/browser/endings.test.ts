@@ -39,6 +39,8 @@ describe('calm endings', () => {
 			expect(mine.message, 'hanging up yourself is not news').toBeNull();
 			expect(mine.alerts).toBe(0);
 
+			// Who it was with, by the name or ID the person knows.
+			expect(mine.text).toContain(await peerIdOf(a));
 			const theirs = await endedCard(a);
 			expect(theirs.duration).toMatch(/^0:0[2-5]$/);
 			expect(theirs.message).toContain('hung up');
