@@ -696,7 +696,7 @@ describe('capture machine: model-based, visibility and calls, every sequence of 
 			unsubscribe.unsubscribe();
 			h.parent.stop();
 		}
-	});
+	}, 30_000); // hundreds of sequences: seconds on a busy 2-core machine
 });
 
 describe('flipTarget', () => {
