@@ -8,6 +8,8 @@ import { iceMachine } from './ice.machine';
 import { ring, ringBack } from './actors/alert';
 import { cleanName } from './actors/profile';
 import { mediaSession, wakeLock, type CallControlsState } from './actors/device';
+import { callExtras, deviceCertificate, type ExtrasEvent } from './actors/call-extras';
+import type { safetyMachine } from './safety.machine';
 
 export interface CallInput {
 	direction: 'outgoing' | 'incoming';
@@ -32,13 +34,14 @@ export interface CallInput {
  * `call.redial { call }` (the caller's re-dial of this call during recovery: same callId/peer),
  * `call.webrtcError { message }` (PeerJS reported a negotiation failure on the Peer:
  * setRemoteDescription, createAnswer, addIceCandidate).
- * From children: `media.*` (actors/call.ts), `mic.*` (actors/media.ts) and `ice.*`
- * (ice.machine.ts); the system's call controls (`mediaSession`, actors/device.ts) send the UI's
+ * From children: `media.*` (actors/call.ts), `mic.*` (actors/media.ts), `ice.*`
+ * (ice.machine.ts), `certificate.*` and `extras.*` (actors/call-extras.ts); the system's call controls (`mediaSession`, actors/device.ts) send the UI's
  * own `call.hangup`, `call.toggleMic` and `call.toggleCamera`.
  */
 export type CallEvent =
 	| MediaEvent
 	| MicEvent
+	| ExtrasEvent
 	| { type: 'call.accept' }
 	| { type: 'call.decline' }
 	| { type: 'call.hangup' }
@@ -95,6 +98,16 @@ export interface CallContext {
 	connectedAt: number | null;
 	/** The ICE machine of the current pc (spawned with id and systemId `ice`). */
 	ice: ActorRefFrom<typeof iceMachine> | null;
+	/** The current RTCPeerConnection (media.pc): the safety code is read from it. */
+	pc: RTCPeerConnection | null;
+	/** False until the microphone opened or could not (mic.ready / mic.unavailable). */
+	micSettled: boolean;
+	/** This device's certificate, given to every pc so the safety code stays the same from call
+	 * to call; null until it loads, or where none can be had. */
+	certificate: RTCCertificate | null;
+	certificateSettled: boolean;
+	/** The safety code's machine (id and systemId `safety`), once its code has loaded. */
+	safety: ActorRefFrom<typeof safetyMachine> | null;
 }
 
 /** What the system's call controls show (actors/device.ts). */
@@ -182,9 +195,10 @@ export const callMachine = setup({
 		events: {} as CallEvent,
 		input: {} as CallInput
 	},
-	actors: { mediaCall, microphone, ice: iceMachine, ring, ringBack, wakeLock, mediaSession },
+	actors: { mediaCall, microphone, ice: iceMachine, ring, ringBack, wakeLock, mediaSession, deviceCertificate, callExtras },
 	guards: {
 		isOutgoing: ({ context }) => context.direction === 'outgoing',
+		readyToNegotiate: ({ context }) => context.micSettled && context.certificateSettled,
 		canRedial: ({ context }) => context.direction === 'outgoing' && context.recoveries < recoveryLimit,
 		signalingIs: ({ event }, state: RTCSignalingState) =>
 			event.type === 'media.signalingState' && event.state === state,
@@ -209,20 +223,35 @@ export const callMachine = setup({
 		/** Records how the call ends; the final state's entry then releases everything. */
 		end: assign((_, reason: CallEndReason) => ({ failure: callFailure(reason) })),
 		openMic: sendTo('mic', { type: 'mic.open' }),
-		dial: sendTo('media', ({ context }) => ({ type: 'media.dial' as const, stream: outgoingStream(context) })),
-		answer: sendTo('media', ({ context }) => ({ type: 'media.answer' as const, stream: outgoingStream(context) })),
+		dial: sendTo('media', ({ context }) => ({ type: 'media.dial' as const, stream: outgoingStream(context), certificate: context.certificate })),
+		answer: sendTo('media', ({ context }) => ({ type: 'media.answer' as const, stream: outgoingStream(context), certificate: context.certificate })),
 		closeMedia: sendTo('media', { type: 'media.close' }),
-		redial: sendTo('media', ({ context }) => ({ type: 'media.redial' as const, stream: outgoingStream(context) })),
+		redial: sendTo('media', ({ context }) => ({ type: 'media.redial' as const, stream: outgoingStream(context), certificate: context.certificate })),
 		adoptRedial: sendTo('media', ({ context, event }) => ({
 			type: 'media.adopt' as const,
 			call: (event as Extract<CallEvent, { type: 'call.redial' }>).call,
-			stream: outgoingStream(context)
+			stream: outgoingStream(context),
+			certificate: context.certificate
 		})),
 		countRecovery: assign({ recoveries: ({ context }) => context.recoveries + 1 }),
 		assignMic: assign(({ event }) => ({
 			micTrack: event.type === 'mic.ready' ? event.track : null,
-			micAvailable: event.type === 'mic.ready'
+			micAvailable: event.type === 'mic.ready',
+			micSettled: true
 		})),
+		/** The safety machine's code arrived: it waits for the call to connect. */
+		spawnSafety: assign({
+			safety: ({ context, event, spawn }) => {
+				if (event.type !== 'extras.loaded' || context.safety) return context.safety;
+				// setup() types spawn for the sources it declares; this logic arrived by import().
+				const spawnLogic = spawn as unknown as (logic: typeof safetyMachine, options: object) => ActorRefFrom<typeof safetyMachine>;
+				return spawnLogic(event.safety, { id: 'safety', systemId: 'safety', input: { remoteId: context.remoteId } });
+			}
+		}),
+		/** Connected: the safety code of the current pc (again after a re-dial's new pc). */
+		checkSafety: enqueueActions(({ context, enqueue }) => {
+			if (context.safety) enqueue.sendTo(context.safety, { type: 'safety.check', pc: context.pc });
+		}),
 		assignSignalingState: assign({
 			signalingState: ({ event }) => (event.type === 'media.signalingState' ? event.state : null)
 		}),
@@ -301,7 +330,12 @@ export const callMachine = setup({
 		localName: cleanName(input.localName),
 		remoteName: cleanName((input.incoming?.metadata as { name?: unknown } | null | undefined)?.name),
 		startedAt: Date.now(),
-		connectedAt: null
+		connectedAt: null,
+		pc: null,
+		micSettled: false,
+		certificate: null,
+		certificateSettled: false,
+		safety: null
 	}),
 	invoke: [
 		{
@@ -317,10 +351,16 @@ export const callMachine = setup({
 			})
 		},
 		// Lives as long as the call: whatever ends it, the microphone's track is stopped.
-		{ src: 'microphone', id: 'mic' }
+		{ src: 'microphone', id: 'mic' },
+		// Both from the start, so neither delays the offer or the answer.
+		{ src: 'deviceCertificate', id: 'certificate' },
+		{ src: 'callExtras', id: 'extras' }
 	],
 	on: {
-		'media.pc': { actions: 'startIce' },
+		'media.pc': { actions: ['startIce', assign({ pc: ({ event }) => event.pc })] },
+		'certificate.ready': { actions: assign({ certificate: ({ event }) => event.certificate, certificateSettled: true }) },
+		'certificate.none': { actions: assign({ certificateSettled: true }) },
+		'extras.loaded': { actions: 'spawnSafety' },
 		'media.signalingState': { actions: 'assignSignalingState' },
 		'media.remoteStream': { actions: assign({ remoteStream: ({ event }) => event.stream }) },
 		'media.alive': { actions: 'peerAlive' },
@@ -361,10 +401,11 @@ export const callMachine = setup({
 			states: {
 				microphone: {
 					entry: 'openMic',
-					description: 'The microphone opens at call time, never on the camera screen',
+					description: "The microphone opens at call time, never on the camera screen (and this device's certificate loads)",
+					always: { guard: 'readyToNegotiate', target: 'offering' },
 					on: {
-						'mic.ready': { target: 'offering', actions: ['assignMic', 'syncMediaSession'] },
-						'mic.unavailable': { target: 'offering', actions: ['assignMic', 'syncMediaSession'], description: 'No microphone: a video-only call' }
+						'mic.ready': { actions: ['assignMic', 'syncMediaSession'] },
+						'mic.unavailable': { actions: ['assignMic', 'syncMediaSession'], description: 'No microphone: a video-only call' }
 					}
 				},
 				...offerSteps('#call.connecting.ice', true)
@@ -424,9 +465,10 @@ export const callMachine = setup({
 			states: {
 				microphone: {
 					entry: 'openMic',
+					always: { guard: 'readyToNegotiate', target: 'answering' },
 					on: {
-						'mic.ready': { target: 'answering', actions: ['assignMic', 'syncMediaSession'] },
-						'mic.unavailable': { target: 'answering', actions: ['assignMic', 'syncMediaSession'] },
+						'mic.ready': { actions: ['assignMic', 'syncMediaSession'] },
+						'mic.unavailable': { actions: ['assignMic', 'syncMediaSession'] },
 						'call.hangup': {
 							target: '#call.ended',
 							actions: [{ type: 'end', params: 'hung-up' }, 'sendDecline', 'closeMedia'],
@@ -440,10 +482,11 @@ export const callMachine = setup({
 			}
 		},
 		connected: {
-			entry: [{ type: 'reportPhase', params: 'connected' }, assign({ connectedAt: ({ context }) => context.connectedAt ?? Date.now() })],
+			entry: [{ type: 'reportPhase', params: 'connected' }, assign({ connectedAt: ({ context }) => context.connectedAt ?? Date.now() }), 'checkSafety'],
 			invoke: [screenOn, systemControls],
 			on: {
 				...toldToSystemControls,
+				'extras.loaded': { actions: ['spawnSafety', 'checkSafety'] },
 				'call.hangup': { target: 'ended', actions: [{ type: 'end', params: 'hung-up' }, 'closeMedia'] },
 				'media.closed': { target: 'ended', actions: { type: 'end', params: 'remote-hung-up' } },
 				'ice.disconnected': { target: 'recovering', description: 'ICE reports the path is down' },

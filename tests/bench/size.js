@@ -41,6 +41,10 @@ export const ON_DEMAND = [
 	},
 	{ module: /src\/lib\/components\/InfoSheet\.svelte/, why: 'camera and call details: the info button' },
 	{
+		module: /machines\/(safety\.machine|actors\/(safety-code|certificate|verified))\.ts|src\/lib\/components\/SafetyCode\.svelte/,
+		why: "a call that starts: its safety code, this device's certificate and the verified codes"
+	},
+	{
 		module: /src\/lib\/components\/(IncomingCall|CallScreen)\.svelte|machines\/actors\/(alert-io|device-io)\.ts/,
 		why: 'a call that starts or rings: its sheet, its layer, its sounds and the device controls'
 	}
