@@ -1,5 +1,5 @@
 import { assign, enqueueActions, sendParent, sendTo, setup, type ActorRefFrom } from 'xstate';
-import type { MediaConnection, Peer } from 'peerjs';
+import type { DataConnection, MediaConnection, Peer } from 'peerjs';
 import { callFailure, type CallEndReason, type Failure } from './errors';
 import { mediaCall, type MediaEvent } from './actors/call';
 import { microphone, type MicEvent } from './actors/media';
@@ -10,6 +10,7 @@ import { cleanName } from './actors/profile';
 import { mediaSession, wakeLock, type CallControlsState } from './actors/device';
 import { callExtras, deviceCertificate, type ExtrasEvent } from './actors/call-extras';
 import type { safetyMachine } from './safety.machine';
+import type { chatMachine } from './chat.machine';
 
 export interface CallInput {
 	direction: 'outgoing' | 'incoming';
@@ -33,7 +34,8 @@ export interface CallInput {
  * `call.peerUnavailable` (the server knows no such ID),
  * `call.redial { call }` (the caller's re-dial of this call during recovery: same callId/peer),
  * `call.webrtcError { message }` (PeerJS reported a negotiation failure on the Peer:
- * setRemoteDescription, createAnswer, addIceCandidate).
+ * setRemoteDescription, createAnswer, addIceCandidate), `call.chat { from, conn, offer }` (a
+ * chat connection: passed to the chat while connected, else closed unanswered).
  * From children: `media.*` (actors/call.ts), `mic.*` (actors/media.ts), `ice.*`
  * (ice.machine.ts), `certificate.*` and `extras.*` (actors/call-extras.ts); the system's call controls (`mediaSession`, actors/device.ts) send the UI's
  * own `call.hangup`, `call.toggleMic` and `call.toggleCamera`.
@@ -52,6 +54,7 @@ export type CallEvent =
 	| { type: 'call.peerUnavailable' }
 	| { type: 'call.redial'; call: MediaConnection }
 	| { type: 'call.webrtcError'; message: string }
+	| { type: 'call.chat'; from: string; conn: DataConnection; offer: unknown }
 	| { type: 'ice.connected' }
 	| { type: 'ice.disconnected' }
 	| { type: 'ice.failed' }
@@ -108,6 +111,8 @@ export interface CallContext {
 	certificateSettled: boolean;
 	/** The safety code's machine (id and systemId `safety`), once its code has loaded. */
 	safety: ActorRefFrom<typeof safetyMachine> | null;
+	/** The chat (id and systemId `chat`), likewise; it goes with the call. */
+	chat: ActorRefFrom<typeof chatMachine> | null;
 }
 
 /** What the system's call controls show (actors/device.ts). */
@@ -125,6 +130,14 @@ const toldToSystemControls = {
 } as const;
 /** From answer to the end of the call (connecting, connected, recovering): the screen stays on. */
 const screenOn = { src: 'wakeLock', id: 'wakeLock' } as const;
+
+function refuseConn(conn: DataConnection): void {
+	try {
+		conn.close();
+	} catch {
+		/* already closed */
+	}
+}
 
 function outgoingStream(context: CallContext): MediaStream {
 	const tracks = [...(context.localStream?.getVideoTracks() ?? [])];
@@ -239,19 +252,35 @@ export const callMachine = setup({
 			micAvailable: event.type === 'mic.ready',
 			micSettled: true
 		})),
-		/** The safety machine's code arrived: it waits for the call to connect. */
-		spawnSafety: assign({
-			safety: ({ context, event, spawn }) => {
-				if (event.type !== 'extras.loaded' || context.safety) return context.safety;
-				// setup() types spawn for the sources it declares; this logic arrived by import().
-				const spawnLogic = spawn as unknown as (logic: typeof safetyMachine, options: object) => ActorRefFrom<typeof safetyMachine>;
-				return spawnLogic(event.safety, { id: 'safety', systemId: 'safety', input: { remoteId: context.remoteId } });
-			}
+		/** The safety and chat machines' code arrived: they wait for the call to connect. */
+		spawnExtras: assign(({ context, event, spawn }) => {
+			if (event.type !== 'extras.loaded' || context.safety) return {};
+			// setup() types spawn for the sources it declares; this logic arrived by import().
+			const spawnLogic = spawn as unknown as (logic: unknown, options: object) => never;
+			return {
+				safety: spawnLogic(event.safety, { id: 'safety', systemId: 'safety', input: { remoteId: context.remoteId } }),
+				chat: spawnLogic(event.chat, {
+					id: 'chat',
+					systemId: 'chat',
+					input: { peer: context.peer, direction: context.direction, remoteId: context.remoteId, callId: context.callId }
+				})
+			};
 		}),
-		/** Connected: the safety code of the current pc (again after a re-dial's new pc). */
-		checkSafety: enqueueActions(({ context, enqueue }) => {
+		/** Connected (again after a re-dial's new pc): the safety code of the current pc, and
+		 * the caller opens the chat if it is not open. */
+		extrasConnected: enqueueActions(({ context, enqueue }) => {
 			if (context.safety) enqueue.sendTo(context.safety, { type: 'safety.check', pc: context.pc });
+			if (context.chat) enqueue.sendTo(context.chat, { type: 'chat.connect' });
 		}),
+		/** A chat connection while connected: the chat takes it or closes it. */
+		toChat: enqueueActions(({ context, event, enqueue }) => {
+			if (event.type !== 'call.chat') return;
+			if (context.chat) enqueue.sendTo(context.chat, { ...event, type: 'chat.incoming' });
+			else refuseConn(event.conn);
+		}),
+		refuseChat: ({ event }) => {
+			if (event.type === 'call.chat') refuseConn(event.conn);
+		},
 		assignSignalingState: assign({
 			signalingState: ({ event }) => (event.type === 'media.signalingState' ? event.state : null)
 		}),
@@ -335,7 +364,8 @@ export const callMachine = setup({
 		micSettled: false,
 		certificate: null,
 		certificateSettled: false,
-		safety: null
+		safety: null,
+		chat: null
 	}),
 	invoke: [
 		{
@@ -360,7 +390,9 @@ export const callMachine = setup({
 		'media.pc': { actions: ['startIce', assign({ pc: ({ event }) => event.pc })] },
 		'certificate.ready': { actions: assign({ certificate: ({ event }) => event.certificate, certificateSettled: true }) },
 		'certificate.none': { actions: assign({ certificateSettled: true }) },
-		'extras.loaded': { actions: 'spawnSafety' },
+		'extras.loaded': { actions: 'spawnExtras' },
+		// A chat before the call is connected: closed unanswered.
+		'call.chat': { actions: 'refuseChat' },
 		'media.signalingState': { actions: 'assignSignalingState' },
 		'media.remoteStream': { actions: assign({ remoteStream: ({ event }) => event.stream }) },
 		'media.alive': { actions: 'peerAlive' },
@@ -401,7 +433,7 @@ export const callMachine = setup({
 			states: {
 				microphone: {
 					entry: 'openMic',
-					description: "The microphone opens at call time, never on the camera screen (and this device's certificate loads)",
+					description: 'The microphone opens at call time, never on the camera screen',
 					always: { guard: 'readyToNegotiate', target: 'offering' },
 					on: {
 						'mic.ready': { actions: ['assignMic', 'syncMediaSession'] },
@@ -482,11 +514,12 @@ export const callMachine = setup({
 			}
 		},
 		connected: {
-			entry: [{ type: 'reportPhase', params: 'connected' }, assign({ connectedAt: ({ context }) => context.connectedAt ?? Date.now() }), 'checkSafety'],
+			entry: [{ type: 'reportPhase', params: 'connected' }, assign({ connectedAt: ({ context }) => context.connectedAt ?? Date.now() }), 'extrasConnected'],
 			invoke: [screenOn, systemControls],
 			on: {
 				...toldToSystemControls,
-				'extras.loaded': { actions: ['spawnSafety', 'checkSafety'] },
+				'extras.loaded': { actions: ['spawnExtras', 'extrasConnected'] },
+				'call.chat': { actions: 'toChat' },
 				'call.hangup': { target: 'ended', actions: [{ type: 'end', params: 'hung-up' }, 'closeMedia'] },
 				'media.closed': { target: 'ended', actions: { type: 'end', params: 'remote-hung-up' } },
 				'ice.disconnected': { target: 'recovering', description: 'ICE reports the path is down' },
@@ -520,6 +553,7 @@ export const callMachine = setup({
 					actions: { type: 'end', params: 'connection-lost' },
 					description: 'The far side is gone from signaling: nobody to re-dial'
 				},
+				'call.chat': { actions: 'toChat' },
 				'call.redial': {
 					target: '.adopting',
 					reenter: true,

@@ -1,23 +1,24 @@
 /**
  * What a call brings besides its media: this device's certificate (for a stable safety code)
- * and the machines a call runs beside its own (the safety code). The call machine's chunk is fetched before any call, so
+ * and the machines a call runs beside its own (the safety code, the chat). The call machine's chunk is fetched before any call, so
  * this module only holds the loaders; the code they load arrives when a call starts.
  */
 import { fromCallback } from 'xstate';
 import type { safetyMachine } from '../safety.machine';
+import type { chatMachine } from '../chat.machine';
 
 /**
  * Events sent back:
  * - `certificate.ready { certificate }`: this device's RTCCertificate, for every pc.
  * - `certificate.none`: none can be had here (no IndexedDB or generateCertificate, storage
  *   refused): the call goes on with the browser's own certificate.
- * - `extras.loaded { safety }`: the safety machine's code arrived.
+ * - `extras.loaded { safety, chat }`: the two machines' code arrived.
  * - `extras.failed`: it could not (offline before it was cached): the call goes on without.
  */
 export type ExtrasEvent =
 	| { type: 'certificate.ready'; certificate: RTCCertificate }
 	| { type: 'certificate.none' }
-	| { type: 'extras.loaded'; safety: typeof safetyMachine }
+	| { type: 'extras.loaded'; safety: typeof safetyMachine; chat: typeof chatMachine }
 	| { type: 'extras.failed' };
 
 export const deviceCertificate = fromCallback<{ type: string }>(({ sendBack }) => {
@@ -43,8 +44,8 @@ export const deviceCertificate = fromCallback<{ type: string }>(({ sendBack }) =
 
 export const callExtras = fromCallback<{ type: string }>(({ sendBack }) => {
 	let stopped = false;
-	import('../safety.machine').then(
-		(safety) => !stopped && sendBack({ type: 'extras.loaded', safety: safety.safetyMachine } satisfies ExtrasEvent),
+	Promise.all([import('../safety.machine'), import('../chat.machine')]).then(
+		([safety, chat]) => !stopped && sendBack({ type: 'extras.loaded', safety: safety.safetyMachine, chat: chat.chatMachine } satisfies ExtrasEvent),
 		() => !stopped && sendBack({ type: 'extras.failed' } satisfies ExtrasEvent)
 	);
 	return () => {

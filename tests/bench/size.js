@@ -41,8 +41,8 @@ export const ON_DEMAND = [
 	},
 	{ module: /src\/lib\/components\/InfoSheet\.svelte/, why: 'camera and call details: the info button' },
 	{
-		module: /machines\/(safety\.machine|actors\/(safety-code|certificate|verified))\.ts|src\/lib\/components\/SafetyCode\.svelte/,
-		why: "a call that starts: its safety code, this device's certificate and the verified codes"
+		module: /machines\/(safety\.machine|chat\.machine|actors\/(safety-code|certificate|verified|chat))\.ts|src\/lib\/components\/(SafetyCode|Chat)\.svelte/,
+		why: "a call that starts: its safety code, this device's certificate, the verified codes and the chat"
 	},
 	{
 		module: /src\/lib\/components\/(IncomingCall|CallScreen)\.svelte|machines\/actors\/(alert-io|device-io)\.ts/,

@@ -917,12 +917,18 @@ describe('call machine: this device’s certificate and the safety code', () => 
 	function withExtras(direction: 'outgoing' | 'incoming') {
 		const { rec, machine } = fakes();
 		const to = { certificate: (_e: { type: string; [k: string]: unknown }) => {}, extras: (_e: { type: string; [k: string]: unknown }) => {} };
+		/** A machine that records its input and every event it hears. */
+		const recorder = (inputs: unknown[], heard: { type: string; [k: string]: unknown }[]) =>
+			xsetup({}).createMachine({
+				context: ({ input }: { input: unknown }) => (inputs.push(input), {}),
+				on: { '*': { actions: ({ event }) => heard.push(event as never) } }
+			});
 		const safetyHeard: { type: string; pc?: unknown }[] = [];
 		const safetyInputs: unknown[] = [];
-		const safety = xsetup({}).createMachine({
-			context: ({ input }: { input: unknown }) => (safetyInputs.push(input), {}),
-			on: { '*': { actions: ({ event }) => safetyHeard.push(event as never) } }
-		});
+		const safety = recorder(safetyInputs, safetyHeard);
+		const chatHeard: { type: string; [k: string]: unknown }[] = [];
+		const chatInputs: unknown[] = [];
+		const chat = recorder(chatInputs, chatHeard);
 		const actor = createActor(
 			machine.provide({
 				actors: {
@@ -932,7 +938,8 @@ describe('call machine: this device’s certificate and the safety code', () => 
 			}),
 			{ input: { direction, remoteId: 'far', callId: 'c1', peer: null, localStream: videoStream() } }
 		).start();
-		return { actor, rec, to, safety, safetyHeard, safetyInputs, path: () => pathOf(actor.getSnapshot().value) };
+		const loaded = { type: 'extras.loaded', safety, chat };
+		return { actor, rec, to, loaded, safetyHeard, safetyInputs, chatHeard, chatInputs, path: () => pathOf(actor.getSnapshot().value) };
 	}
 	const cert = { expires: 1 } as unknown as RTCCertificate;
 
@@ -971,9 +978,11 @@ describe('call machine: this device’s certificate and the safety code', () => 
 	test('the safety machine is spawned when its code arrives, and checks the current pc each time the call connects', () => {
 		const t = withExtras('outgoing');
 		t.to.certificate({ type: 'certificate.none' });
-		t.to.extras({ type: 'extras.loaded', safety: t.safety });
+		t.to.extras(t.loaded);
 		expect(t.safetyInputs).toEqual([{ remoteId: 'far' }]);
+		expect(t.chatInputs).toEqual([{ peer: null, direction: 'outgoing', remoteId: 'far', callId: 'c1' }]);
 		expect(t.actor.getSnapshot().context.safety).toBeTruthy();
+		expect(t.actor.getSnapshot().context.chat).toBeTruthy();
 		t.rec.toCall({ type: 'mic.unavailable' });
 		t.rec.toMedia({ type: 'media.pc', pc });
 		t.rec.toMedia({ type: 'media.signalingState', state: 'have-local-offer' });
@@ -989,9 +998,11 @@ describe('call machine: this device’s certificate and the safety code', () => 
 			{ type: 'safety.check', pc },
 			{ type: 'safety.check', pc: pc2 }
 		]);
+		expect(t.chatHeard).toEqual([{ type: 'chat.connect' }, { type: 'chat.connect' }]);
 		// A second delivery spawns nothing new.
-		t.to.extras({ type: 'extras.loaded', safety: t.safety });
+		t.to.extras(t.loaded);
 		expect(t.safetyInputs).toHaveLength(1);
+		expect(t.chatInputs).toHaveLength(1);
 	});
 
 	test('code that arrives after the call connected: spawned and checked at once; code that never arrives changes nothing', () => {
@@ -1004,7 +1015,7 @@ describe('call machine: this device’s certificate and the safety code', () => 
 		t.rec.toMedia({ type: 'media.signalingState', state: 'stable' });
 		t.actor.send({ type: 'ice.connected' });
 		expect(t.path()).toBe('connected');
-		t.to.extras({ type: 'extras.loaded', safety: t.safety });
+		t.to.extras(t.loaded);
 		expect(t.safetyHeard).toEqual([{ type: 'safety.check', pc }]);
 
 		const u = withExtras('incoming');
@@ -1014,5 +1025,59 @@ describe('call machine: this device’s certificate and the safety code', () => 
 		u.rec.toCall({ type: 'mic.unavailable' });
 		expect(u.path()).toBe('connecting.answering');
 		expect(u.actor.getSnapshot().context.safety).toBeNull();
+	});
+});
+
+describe('call machine: chat connections', () => {
+	const conn = () => {
+		const c = { closed: 0, close: () => void c.closed++ };
+		return c;
+	};
+	function inCall(extras: boolean) {
+		const { rec, machine } = fakes();
+		const heard: { type: string; [k: string]: unknown }[] = [];
+		const chat = xsetup({}).createMachine({ on: { '*': { actions: ({ event }) => heard.push(event as never) } } });
+		const actor = createActor(
+			machine.provide({
+				actors: { callExtras: fromCallback(({ sendBack }) => void (extras && sendBack({ type: 'extras.loaded', safety: xsetup({}).createMachine({}), chat }))) }
+			}),
+			{ input: { direction: 'incoming', remoteId: 'far', callId: 'c1', peer: null, localStream: videoStream() } }
+		).start();
+		return { actor, rec, heard };
+	}
+
+	test('before the call is connected a chat connection is closed unanswered; connected, it goes to the chat; recovering too', () => {
+		const t = inCall(true);
+		const early = conn();
+		t.actor.send({ type: 'call.chat', from: 'far', conn: early as never, offer: { callId: 'c1' } });
+		expect(early.closed).toBe(1);
+		t.actor.send({ type: 'call.accept' });
+		t.rec.toCall({ type: 'mic.unavailable' });
+		t.rec.toMedia({ type: 'media.pc', pc });
+		t.rec.toMedia({ type: 'media.signalingState', state: 'have-remote-offer' });
+		t.rec.toMedia({ type: 'media.signalingState', state: 'stable' });
+		t.actor.send({ type: 'ice.connected' });
+		const ok = conn();
+		t.actor.send({ type: 'call.chat', from: 'far', conn: ok as never, offer: { callId: 'c1' } });
+		expect(ok.closed).toBe(0);
+		expect(t.heard.filter((e) => e.type === 'chat.incoming')).toEqual([{ type: 'chat.incoming', from: 'far', conn: ok, offer: { callId: 'c1' } }]);
+		t.actor.send({ type: 'ice.stalled' });
+		const again = conn();
+		t.actor.send({ type: 'call.chat', from: 'far', conn: again as never, offer: { callId: 'c1' } });
+		expect(t.heard.filter((e) => e.type === 'chat.incoming')).toHaveLength(2);
+		// Once the call is over the session closes them itself (the call no longer listens).
+	});
+
+	test('connected with no chat (its code did not load): closed', () => {
+		const t = inCall(false);
+		t.actor.send({ type: 'call.accept' });
+		t.rec.toCall({ type: 'mic.unavailable' });
+		t.rec.toMedia({ type: 'media.pc', pc });
+		t.rec.toMedia({ type: 'media.signalingState', state: 'have-remote-offer' });
+		t.rec.toMedia({ type: 'media.signalingState', state: 'stable' });
+		t.actor.send({ type: 'ice.connected' });
+		const c = conn();
+		t.actor.send({ type: 'call.chat', from: 'far', conn: c as never, offer: { callId: 'c1' } });
+		expect(c.closed).toBe(1);
 	});
 });
