@@ -1,5 +1,5 @@
 import { assign, enqueueActions, sendParent, sendTo, setup, type ActorRefFrom } from 'xstate';
-import type { MediaConnection, Peer } from 'peerjs';
+import type { DataConnection, MediaConnection, Peer } from 'peerjs';
 import { callFailure, type CallEndReason, type Failure } from './errors';
 import { mediaCall, type MediaEvent } from './actors/call';
 import { microphone, type MicEvent } from './actors/media';
@@ -8,6 +8,9 @@ import { iceMachine } from './ice.machine';
 import { ring, ringBack } from './actors/alert';
 import { cleanName } from './actors/profile';
 import { mediaSession, wakeLock, type CallControlsState } from './actors/device';
+import { callExtras, deviceCertificate, type ExtrasEvent } from './actors/call-extras';
+import type { safetyMachine } from './safety.machine';
+import type { chatMachine } from './chat.machine';
 
 export interface CallInput {
 	direction: 'outgoing' | 'incoming';
@@ -31,14 +34,16 @@ export interface CallInput {
  * `call.peerUnavailable` (the server knows no such ID),
  * `call.redial { call }` (the caller's re-dial of this call during recovery: same callId/peer),
  * `call.webrtcError { message }` (PeerJS reported a negotiation failure on the Peer:
- * setRemoteDescription, createAnswer, addIceCandidate).
- * From children: `media.*` (actors/call.ts), `mic.*` (actors/media.ts) and `ice.*`
- * (ice.machine.ts); the system's call controls (`mediaSession`, actors/device.ts) send the UI's
+ * setRemoteDescription, createAnswer, addIceCandidate), `call.chat { from, conn, offer }` (a
+ * chat connection: passed to the chat while connected, else closed unanswered).
+ * From children: `media.*` (actors/call.ts), `mic.*` (actors/media.ts), `ice.*`
+ * (ice.machine.ts), `certificate.*` and `extras.*` (actors/call-extras.ts); the system's call controls (`mediaSession`, actors/device.ts) send the UI's
  * own `call.hangup`, `call.toggleMic` and `call.toggleCamera`.
  */
 export type CallEvent =
 	| MediaEvent
 	| MicEvent
+	| ExtrasEvent
 	| { type: 'call.accept' }
 	| { type: 'call.decline' }
 	| { type: 'call.hangup' }
@@ -49,6 +54,7 @@ export type CallEvent =
 	| { type: 'call.peerUnavailable' }
 	| { type: 'call.redial'; call: MediaConnection }
 	| { type: 'call.webrtcError'; message: string }
+	| { type: 'call.chat'; from: string; conn: DataConnection; offer: unknown }
 	| { type: 'ice.connected' }
 	| { type: 'ice.disconnected' }
 	| { type: 'ice.failed' }
@@ -97,6 +103,18 @@ export interface CallContext {
 	endedAt: number | null;
 	/** The ICE machine of the current pc (spawned with id and systemId `ice`). */
 	ice: ActorRefFrom<typeof iceMachine> | null;
+	/** The current RTCPeerConnection (media.pc): the safety code is read from it. */
+	pc: RTCPeerConnection | null;
+	/** False until the microphone opened or could not (mic.ready / mic.unavailable). */
+	micSettled: boolean;
+	/** This device's certificate, given to every pc so the safety code stays the same from call
+	 * to call; null until it loads, or where none can be had. */
+	certificate: RTCCertificate | null;
+	certificateSettled: boolean;
+	/** The safety code's machine (id and systemId `safety`), once its code has loaded. */
+	safety: ActorRefFrom<typeof safetyMachine> | null;
+	/** The chat (id and systemId `chat`), likewise; it goes with the call. */
+	chat: ActorRefFrom<typeof chatMachine> | null;
 }
 
 /** What the system's call controls show (actors/device.ts). */
@@ -114,6 +132,14 @@ const toldToSystemControls = {
 } as const;
 /** From answer to the end of the call (connecting, connected, recovering): the screen stays on. */
 const screenOn = { src: 'wakeLock', id: 'wakeLock' } as const;
+
+function refuseConn(conn: DataConnection): void {
+	try {
+		conn.close();
+	} catch {
+		/* already closed */
+	}
+}
 
 function outgoingStream(context: CallContext): MediaStream {
 	const tracks = [...(context.localStream?.getVideoTracks() ?? [])];
@@ -184,9 +210,10 @@ export const callMachine = setup({
 		events: {} as CallEvent,
 		input: {} as CallInput
 	},
-	actors: { mediaCall, microphone, ice: iceMachine, ring, ringBack, wakeLock, mediaSession },
+	actors: { mediaCall, microphone, ice: iceMachine, ring, ringBack, wakeLock, mediaSession, deviceCertificate, callExtras },
 	guards: {
 		isOutgoing: ({ context }) => context.direction === 'outgoing',
+		readyToNegotiate: ({ context }) => context.micSettled && context.certificateSettled,
 		canRedial: ({ context }) => context.direction === 'outgoing' && context.recoveries < recoveryLimit,
 		signalingIs: ({ event }, state: RTCSignalingState) =>
 			event.type === 'media.signalingState' && event.state === state,
@@ -211,20 +238,51 @@ export const callMachine = setup({
 		/** Records how the call ends; the final state's entry then releases everything. */
 		end: assign((_, reason: CallEndReason) => ({ failure: callFailure(reason), endedAt: Date.now() })),
 		openMic: sendTo('mic', { type: 'mic.open' }),
-		dial: sendTo('media', ({ context }) => ({ type: 'media.dial' as const, stream: outgoingStream(context) })),
-		answer: sendTo('media', ({ context }) => ({ type: 'media.answer' as const, stream: outgoingStream(context) })),
+		dial: sendTo('media', ({ context }) => ({ type: 'media.dial' as const, stream: outgoingStream(context), certificate: context.certificate })),
+		answer: sendTo('media', ({ context }) => ({ type: 'media.answer' as const, stream: outgoingStream(context), certificate: context.certificate })),
 		closeMedia: sendTo('media', { type: 'media.close' }),
-		redial: sendTo('media', ({ context }) => ({ type: 'media.redial' as const, stream: outgoingStream(context) })),
+		redial: sendTo('media', ({ context }) => ({ type: 'media.redial' as const, stream: outgoingStream(context), certificate: context.certificate })),
 		adoptRedial: sendTo('media', ({ context, event }) => ({
 			type: 'media.adopt' as const,
 			call: (event as Extract<CallEvent, { type: 'call.redial' }>).call,
-			stream: outgoingStream(context)
+			stream: outgoingStream(context),
+			certificate: context.certificate
 		})),
 		countRecovery: assign({ recoveries: ({ context }) => context.recoveries + 1 }),
 		assignMic: assign(({ event }) => ({
 			micTrack: event.type === 'mic.ready' ? event.track : null,
-			micAvailable: event.type === 'mic.ready'
+			micAvailable: event.type === 'mic.ready',
+			micSettled: true
 		})),
+		/** The safety and chat machines' code arrived: they wait for the call to connect. */
+		spawnExtras: assign(({ context, event, spawn }) => {
+			if (event.type !== 'extras.loaded' || context.safety) return {};
+			// setup() types spawn for the sources it declares; this logic arrived by import().
+			const spawnLogic = spawn as unknown as (logic: unknown, options: object) => never;
+			return {
+				safety: spawnLogic(event.safety, { id: 'safety', systemId: 'safety', input: { remoteId: context.remoteId } }),
+				chat: spawnLogic(event.chat, {
+					id: 'chat',
+					systemId: 'chat',
+					input: { peer: context.peer, direction: context.direction, remoteId: context.remoteId, callId: context.callId }
+				})
+			};
+		}),
+		/** Connected (again after a re-dial's new pc): the safety code of the current pc, and
+		 * the caller opens the chat if it is not open. */
+		extrasConnected: enqueueActions(({ context, enqueue }) => {
+			if (context.safety) enqueue.sendTo(context.safety, { type: 'safety.check', pc: context.pc });
+			if (context.chat) enqueue.sendTo(context.chat, { type: 'chat.connect' });
+		}),
+		/** A chat connection while connected: the chat takes it or closes it. */
+		toChat: enqueueActions(({ context, event, enqueue }) => {
+			if (event.type !== 'call.chat') return;
+			if (context.chat) enqueue.sendTo(context.chat, { ...event, type: 'chat.incoming' });
+			else refuseConn(event.conn);
+		}),
+		refuseChat: ({ event }) => {
+			if (event.type === 'call.chat') refuseConn(event.conn);
+		},
 		assignSignalingState: assign({
 			signalingState: ({ event }) => (event.type === 'media.signalingState' ? event.state : null)
 		}),
@@ -304,7 +362,13 @@ export const callMachine = setup({
 		remoteName: cleanName((input.incoming?.metadata as { name?: unknown } | null | undefined)?.name),
 		startedAt: Date.now(),
 		connectedAt: null,
-		endedAt: null
+		endedAt: null,
+		pc: null,
+		micSettled: false,
+		certificate: null,
+		certificateSettled: false,
+		safety: null,
+		chat: null
 	}),
 	invoke: [
 		{
@@ -320,10 +384,18 @@ export const callMachine = setup({
 			})
 		},
 		// Lives as long as the call: whatever ends it, the microphone's track is stopped.
-		{ src: 'microphone', id: 'mic' }
+		{ src: 'microphone', id: 'mic' },
+		// Both from the start, so neither delays the offer or the answer.
+		{ src: 'deviceCertificate', id: 'certificate' },
+		{ src: 'callExtras', id: 'extras' }
 	],
 	on: {
-		'media.pc': { actions: 'startIce' },
+		'media.pc': { actions: ['startIce', assign({ pc: ({ event }) => event.pc })] },
+		'certificate.ready': { actions: assign({ certificate: ({ event }) => event.certificate, certificateSettled: true }) },
+		'certificate.none': { actions: assign({ certificateSettled: true }) },
+		'extras.loaded': { actions: 'spawnExtras' },
+		// A chat before the call is connected: closed unanswered.
+		'call.chat': { actions: 'refuseChat' },
 		'media.signalingState': { actions: 'assignSignalingState' },
 		'media.remoteStream': { actions: assign({ remoteStream: ({ event }) => event.stream }) },
 		'media.alive': { actions: 'peerAlive' },
@@ -365,9 +437,10 @@ export const callMachine = setup({
 				microphone: {
 					entry: 'openMic',
 					description: 'The microphone opens at call time, never on the camera screen',
+					always: { guard: 'readyToNegotiate', target: 'offering' },
 					on: {
-						'mic.ready': { target: 'offering', actions: ['assignMic', 'syncMediaSession'] },
-						'mic.unavailable': { target: 'offering', actions: ['assignMic', 'syncMediaSession'], description: 'No microphone: a video-only call' }
+						'mic.ready': { actions: ['assignMic', 'syncMediaSession'] },
+						'mic.unavailable': { actions: ['assignMic', 'syncMediaSession'], description: 'No microphone: a video-only call' }
 					}
 				},
 				...offerSteps('#call.connecting.ice', true)
@@ -427,9 +500,10 @@ export const callMachine = setup({
 			states: {
 				microphone: {
 					entry: 'openMic',
+					always: { guard: 'readyToNegotiate', target: 'answering' },
 					on: {
-						'mic.ready': { target: 'answering', actions: ['assignMic', 'syncMediaSession'] },
-						'mic.unavailable': { target: 'answering', actions: ['assignMic', 'syncMediaSession'] },
+						'mic.ready': { actions: ['assignMic', 'syncMediaSession'] },
+						'mic.unavailable': { actions: ['assignMic', 'syncMediaSession'] },
 						'call.hangup': {
 							target: '#call.ended',
 							actions: [{ type: 'end', params: 'hung-up' }, 'sendDecline', 'closeMedia'],
@@ -443,10 +517,12 @@ export const callMachine = setup({
 			}
 		},
 		connected: {
-			entry: [{ type: 'reportPhase', params: 'connected' }, assign({ connectedAt: ({ context }) => context.connectedAt ?? Date.now() })],
+			entry: [{ type: 'reportPhase', params: 'connected' }, assign({ connectedAt: ({ context }) => context.connectedAt ?? Date.now() }), 'extrasConnected'],
 			invoke: [screenOn, systemControls],
 			on: {
 				...toldToSystemControls,
+				'extras.loaded': { actions: ['spawnExtras', 'extrasConnected'] },
+				'call.chat': { actions: 'toChat' },
 				'call.hangup': { target: 'ended', actions: [{ type: 'end', params: 'hung-up' }, 'closeMedia'] },
 				'media.closed': { target: 'ended', actions: { type: 'end', params: 'remote-hung-up' } },
 				'ice.disconnected': { target: 'recovering', description: 'ICE reports the path is down' },
@@ -480,6 +556,7 @@ export const callMachine = setup({
 					actions: { type: 'end', params: 'connection-lost' },
 					description: 'The far side is gone from signaling: nobody to re-dial'
 				},
+				'call.chat': { actions: 'toChat' },
 				'call.redial': {
 					target: '.adopting',
 					reenter: true,

@@ -61,7 +61,8 @@ export function newCallId(): string {
  * photo to the connected call's peer), `photo.load` (the gallery opened), and the photo
  * machine's own UI events (PhotoUiEvent), which the session passes on.
  * From children: `permission.granted`, `capture.live { stream }`, `capture.failed { failure }`,
- * `signaling.peer { peer }`, `signaling.incomingCall { call }`, `signaling.control { from,
+ * `signaling.peer { peer }`, `signaling.incomingCall { call }`, `signaling.chat { from, conn,
+ * offer }` (passed to the call, whose chat decides), `signaling.control { from,
  * message }`, `signaling.peerUnavailable { peerId }`, `signaling.photo { from, conn, offer }`,
  * `signaling.webrtcError { message }` (a negotiation failure PeerJS reports on the Peer),
  * `call.phase { phase }` (the call entered ringing, setup, connected or recovering),
@@ -84,6 +85,7 @@ export type SessionEvent =
 	| { type: 'photo.load' }
 	| PhotoUiEvent
 	| { type: 'signaling.photo'; from: string; conn: DataConnection; offer: PhotoOffer }
+	| { type: 'signaling.chat'; from: string; conn: DataConnection; offer: unknown }
 	| { type: 'photo.machineLoaded'; machine: PhotoMachine }
 	| { type: 'call.prefetch' }
 	| { type: 'call.machineLoaded'; machine: CallMachine }
@@ -370,6 +372,22 @@ export const sessionMachine = setup({
 			}
 		),
 		forwardPeerUnavailable: sendTo(({ context }) => context.call!, { type: 'call.peerUnavailable' }),
+		forwardChat: sendTo(
+			({ context }) => context.call!,
+			({ event }) => {
+				assertEvent(event, 'signaling.chat');
+				return { ...event, type: 'call.chat' as const };
+			}
+		),
+		/** Closed at once, so PeerJS never answers it. Swapped in unit tests. */
+		refuseChat: ({ event }) => {
+			assertEvent(event, 'signaling.chat');
+			try {
+				event.conn.close();
+			} catch {
+				/* already closed */
+			}
+		},
 		forwardWebrtcError: sendTo(
 			({ context }) => context.call!,
 			({ event }) => {
@@ -536,6 +554,8 @@ export const sessionMachine = setup({
 					initial: 'setup',
 					on: {
 						'signaling.control': { guard: 'forCurrentCall', actions: 'forwardControl' },
+						// To the call, whose chat takes it only from its peer once connected.
+						'signaling.chat': { actions: 'forwardChat' },
 						'signaling.peerUnavailable': { guard: 'toCurrentCallee', actions: 'forwardPeerUnavailable' },
 						'signaling.webrtcError': { actions: 'forwardWebrtcError' }
 					},
@@ -580,6 +600,8 @@ export const sessionMachine = setup({
 					description: 'The call is over; its message stays until dismissed, and it joins the recents'
 				},
 				'signaling.photo': { actions: 'refusePhoto' },
+				// No call under way: closed unanswered.
+				'signaling.chat': { actions: 'refuseChat' },
 				'photo.sendToPeer': { actions: 'sendPhotoNoCall' }
 			}
 		},

@@ -24,6 +24,7 @@ import {
  * - `signaling.incomingCall { call }`: an incoming media call.
  * - `signaling.control { from, message }`: decline, busy or cancel from another peer.
  * - `signaling.photo { from, conn, offer }`: a peer offers a photo.
+ * - `signaling.chat { from, conn, offer }`: a peer opens a chat.
  * - `signaling.peerUnavailable { peerId }`: the server knows no peer with that ID (a dial failed).
  * - `signaling.webrtcError { message }`: PeerJS failed a negotiation step (setRemoteDescription,
  *   createAnswer, addIceCandidate) and reported it on the Peer, not on the call: the call must
@@ -156,6 +157,7 @@ export const signalingMachine = setup({
 					{ type: 'signaling.ignored' }
 		),
 		reportPhoto: sendParent(({ event }) => ({ ...event, type: 'signaling.photo' })),
+		reportChat: sendParent(({ event }) => ({ ...event, type: 'signaling.chat' })),
 		reportPeerUnavailable: sendParent(({ event }) => ({
 			type: 'signaling.peerUnavailable',
 			// Stryker disable next-line ConditionalExpression: narrows the type (see above)
@@ -195,6 +197,7 @@ export const signalingMachine = setup({
 		'peer.call': { actions: 'reportIncomingCall' },
 		'peer.control': { actions: 'reportControl' },
 		'peer.photo': { actions: 'reportPhoto' },
+		'peer.chat': { actions: 'reportChat' },
 		'peer.refusedMessage': {
 			actions: assign({ refused: ({ context }) => context.refused + 1 }),
 			// Stryker disable next-line StringLiteral: descriptions only label the chart

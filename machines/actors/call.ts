@@ -10,6 +10,7 @@
  */
 import { fromCallback } from 'xstate';
 import type { MediaConnection, Peer } from 'peerjs';
+import { useCertificate } from './call-extras';
 
 export interface MediaCallInput {
 	peer: Peer | null;
@@ -24,7 +25,8 @@ export interface MediaCallInput {
 }
 
 /**
- * Commands:
+ * Commands (dial, answer, redial and adopt carry this device's `certificate`, when there is
+ * one: the new pc gets it, so the safety code is the same on every call between two devices):
  * - `media.dial { stream }`: caller places the call with this stream (camera video + mic).
  * - `media.answer { stream }`: callee answers with this stream.
  * - `media.redial { stream }`: caller, recovery: call again with the same callId. The old
@@ -42,10 +44,10 @@ export interface MediaCallInput {
  * - `media.close`: hang up (PeerJS tells the far side).
  */
 export type MediaCommand =
-	| { type: 'media.dial'; stream: MediaStream }
-	| { type: 'media.answer'; stream: MediaStream }
-	| { type: 'media.redial'; stream: MediaStream }
-	| { type: 'media.adopt'; call: MediaConnection; stream: MediaStream }
+	| { type: 'media.dial'; stream: MediaStream; certificate?: RTCCertificate | null }
+	| { type: 'media.answer'; stream: MediaStream; certificate?: RTCCertificate | null }
+	| { type: 'media.redial'; stream: MediaStream; certificate?: RTCCertificate | null }
+	| { type: 'media.adopt'; call: MediaConnection; stream: MediaStream; certificate?: RTCCertificate | null }
 	| { type: 'media.replaceTrack'; track: MediaStreamTrack | null }
 	| { type: 'media.camera'; off: boolean }
 	| { type: 'media.mic'; muted: boolean }
@@ -261,6 +263,7 @@ export const mediaCall = fromCallback<MediaCommand, MediaCallInput>(({ input, se
 	if (conn) attach(conn);
 
 	receive((command) => {
+		if ('certificate' in command) useCertificate(input.peer as never, command.certificate ?? null);
 		switch (command.type) {
 			case 'media.dial':
 				if (!conn) dial(command.stream);

@@ -304,6 +304,9 @@ export type PeerCommand =
  * - `peer.photo { from, conn, offer }`: a peer offers a photo (metadata `{ photo: offer }`);
  *   the connection stays open for the photo machine, which checks the offer (isPhotoOffer)
  *   and receives or refuses it. The check lives there, out of the first load.
+ * - `peer.chat { from, conn, offer }`: a peer opens a chat (metadata `{ chat: { callId } }`);
+ *   unchecked here: the chat machine takes it only from the connected call's peer, and any
+ *   other is closed before PeerJS answers it.
  * - `peer.refusedMessage { from, kind, reason }`: a malformed message from the signaling server
  *   (an OFFER with a poisoned `serialization`, oversized metadata, no sdp, a garbage
  *   CANDIDATE…) was dropped before PeerJS saw it (peer-guard.ts); the Peer works on. `from` is
@@ -319,6 +322,7 @@ export type PeerActorEvent =
 	| { type: 'peer.call'; call: MediaConnection }
 	| { type: 'peer.control'; from: string; message: ControlMessage }
 	| { type: 'peer.photo'; from: string; conn: DataConnection; offer: PhotoOffer }
+	| { type: 'peer.chat'; from: string; conn: DataConnection; offer: unknown }
 	| ({ type: 'peer.refusedMessage' } & Refusal)
 	| { type: 'peer.unguarded' };
 
@@ -405,10 +409,12 @@ export const peerConnection = fromCallback<PeerCommand, void>(({ sendBack, recei
 		});
 		p.on('call', (call) => send({ type: 'peer.call', call }));
 		p.on('connection', (conn) => {
-			const metadata = conn.metadata as { control?: unknown; photo?: unknown } | undefined;
+			const metadata = conn.metadata as { control?: unknown; photo?: unknown; chat?: unknown } | undefined;
 			const message = metadata?.control;
 			if (metadata?.photo && typeof metadata.photo === 'object') {
 				send({ type: 'peer.photo', from: conn.peer, conn, offer: metadata.photo as PhotoOffer });
+			} else if (metadata?.chat) {
+				send({ type: 'peer.chat', from: conn.peer, conn, offer: metadata.chat });
 			} else if (isControlMessage(message)) {
 				send({ type: 'peer.control', from: conn.peer, message });
 				// The metadata is the whole message: closed here, synchronously, PeerJS never

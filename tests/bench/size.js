@@ -43,6 +43,10 @@ export const ON_DEMAND = [
 	{ module: /src\/lib\/components\/IdEditor\.svelte/, why: 'choosing your own ID: the Change button' },
 	{ module: /src\/lib\/components\/CameraBlockedHelp\.svelte/, why: 'steps to unblock the camera: only when it is blocked' },
 	{
+		module: /machines\/(safety\.machine|chat\.machine|actors\/(safety-code|certificate|verified|chat))\.ts|src\/lib\/components\/(SafetyCode|Chat)\.svelte/,
+		why: "a call that starts: its safety code, this device's certificate, the verified codes and the chat"
+	},
+	{
 		module: /src\/lib\/components\/(IncomingCall|CallScreen)\.svelte|machines\/actors\/(alert-io|device-io)\.ts/,
 		why: 'a call that starts or rings: its sheet, its layer, its sounds and the device controls'
 	}

@@ -9,11 +9,14 @@ import type { Browser, Page } from 'playwright-core';
 import { sessionMachine } from '$machines/session.machine';
 import { photoMachine } from '$machines/photo.machine';
 import { callMachine } from '$machines/call.machine';
+import { safetyMachine } from '$machines/safety.machine';
+import { chatMachine } from '$machines/chat.machine';
 import { chartModel, collectMachines } from '$lib/inspector/model';
 import { instrumentWebRtc, launch, phonePage, startServer, waitForState, type Served } from './harness';
 
-// The call and photo machines are imported on demand, not listed by the session's setup().
-const models = collectMachines(sessionMachine, callMachine, photoMachine).map(chartModel);
+// The call and photo machines (and the call's safety and chat) are imported on demand, not
+// listed by the session's setup().
+const models = collectMachines(sessionMachine, callMachine, photoMachine, safetyMachine, chatMachine).map(chartModel);
 
 let server: Served;
 let browser: Browser;

@@ -1,7 +1,7 @@
 import { describe, expect, test, vi } from 'vitest';
 import { createActor, fromCallback, setup as xsetup, SimulatedClock } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
-import { callMachine, type CallInput } from '$machines/call.machine';
+import { callMachine, type CallContext, type CallInput } from '$machines/call.machine';
 import { microphone } from '$machines/actors/media';
 import { parseCallMessage, type MediaCommand } from '$machines/actors/call';
 import type { CallControlEvent, CallControlsState, MediaSessionUpdate } from '$machines/actors/device';
@@ -76,6 +76,10 @@ function fakes() {
 				receive((e) => rec.device.controls.push(e.state));
 				return () => void rec.device.mediaSession--;
 			})
+,
+			// This device has no certificate here (as under Node); the extras never load.
+			deviceCertificate: fromCallback(({ sendBack }) => sendBack({ type: 'certificate.none' })),
+			callExtras: fromCallback(() => {})
 		},
 		actions: {
 			sendDecline: () => void rec.declines++,
@@ -664,6 +668,7 @@ describe('call machine: what each state promises, on every path', () => {
 		{ type: 'media.signalingState', state: 'stable' },
 		{ type: 'media.closed' },
 		{ type: 'media.error', message: 'x' },
+		{ type: 'certificate.none' },
 		{ type: 'call.accept' },
 		{ type: 'call.decline' },
 		{ type: 'call.hangup' },
@@ -730,7 +735,11 @@ describe('call machine: what each state promises, on every path', () => {
 		const paths = getShortestPaths(fakes().machine, {
 			events: events as never,
 			input: input as never,
-			serializeState: (s) => JSON.stringify([(s as { value: unknown }).value, (s as { context: { recoveries: number } }).context.recoveries])
+			// The offer (or answer) waits for the microphone and the certificate, in either order.
+			serializeState: (s) => {
+				const { recoveries, micSettled, certificateSettled } = (s as { context: CallContext }).context;
+				return JSON.stringify([(s as { value: unknown }).value, recoveries, micSettled, certificateSettled]);
+			}
 		});
 		const visited = new Set<string>();
 		for (const p of paths) {
@@ -926,5 +935,175 @@ describe('call machine: each exit of each state', () => {
 		expect(t.actor.getSnapshot().context.ice).not.toBeNull();
 		t.media({ type: 'media.alive' });
 		expect(t.rec.iceEvents).toContain('ice.peerAlive');
+	});
+});
+
+describe('call machine: this device’s certificate and the safety code', () => {
+	/** The fakes, with the certificate and the extras sent by the test when it wants. */
+	function withExtras(direction: 'outgoing' | 'incoming') {
+		const { rec, machine } = fakes();
+		const to = { certificate: (_e: { type: string; [k: string]: unknown }) => {}, extras: (_e: { type: string; [k: string]: unknown }) => {} };
+		/** A machine that records its input and every event it hears. */
+		const recorder = (inputs: unknown[], heard: { type: string; [k: string]: unknown }[]) =>
+			xsetup({}).createMachine({
+				context: ({ input }: { input: unknown }) => (inputs.push(input), {}),
+				on: { '*': { actions: ({ event }) => heard.push(event as never) } }
+			});
+		const safetyHeard: { type: string; pc?: unknown }[] = [];
+		const safetyInputs: unknown[] = [];
+		const safety = recorder(safetyInputs, safetyHeard);
+		const chatHeard: { type: string; [k: string]: unknown }[] = [];
+		const chatInputs: unknown[] = [];
+		const chat = recorder(chatInputs, chatHeard);
+		const actor = createActor(
+			machine.provide({
+				actors: {
+					deviceCertificate: fromCallback(({ sendBack }) => void (to.certificate = sendBack as never)),
+					callExtras: fromCallback(({ sendBack }) => void (to.extras = sendBack as never))
+				}
+			}),
+			{ input: { direction, remoteId: 'far', callId: 'c1', peer: null, localStream: videoStream() } }
+		).start();
+		const loaded = { type: 'extras.loaded', safety, chat };
+		return { actor, rec, to, loaded, safetyHeard, safetyInputs, chatHeard, chatInputs, path: () => pathOf(actor.getSnapshot().value) };
+	}
+	const cert = { expires: 1 } as unknown as RTCCertificate;
+
+	test('the offer waits for the microphone and the certificate, in either order, and carries the certificate', () => {
+		const t = withExtras('outgoing');
+		t.rec.toCall({ type: 'mic.unavailable' });
+		expect(t.path()).toBe('calling.microphone');
+		expect(t.rec.commands).toEqual([]);
+		t.to.certificate({ type: 'certificate.ready', certificate: cert });
+		expect(t.path()).toBe('calling.offering');
+		expect(t.rec.commands).toEqual([expect.objectContaining({ type: 'media.dial', certificate: cert })]);
+
+		const u = withExtras('outgoing');
+		u.to.certificate({ type: 'certificate.none' });
+		expect(u.path()).toBe('calling.microphone');
+		u.rec.toCall({ type: 'mic.unavailable' });
+		expect(u.path()).toBe('calling.offering');
+		expect(u.rec.commands).toEqual([expect.objectContaining({ type: 'media.dial', certificate: null })]);
+	});
+
+	test('the answer waits for the certificate too; re-dials and adopted re-dials carry it', () => {
+		const t = withExtras('incoming');
+		t.to.certificate({ type: 'certificate.ready', certificate: cert });
+		t.actor.send({ type: 'call.accept' });
+		expect(t.path()).toBe('connecting.microphone');
+		t.rec.toCall({ type: 'mic.unavailable' });
+		expect(t.rec.commands).toEqual([expect.objectContaining({ type: 'media.answer', certificate: cert })]);
+		t.rec.toMedia({ type: 'media.pc', pc });
+		t.rec.toMedia({ type: 'media.signalingState', state: 'have-remote-offer' });
+		t.rec.toMedia({ type: 'media.signalingState', state: 'stable' });
+		t.actor.send({ type: 'ice.connected' });
+		t.actor.send({ type: 'call.redial', call: {} as never });
+		expect(t.rec.commands.at(-1)).toMatchObject({ type: 'media.adopt', certificate: cert });
+	});
+
+	test('the safety machine is spawned when its code arrives, and checks the current pc each time the call connects', () => {
+		const t = withExtras('outgoing');
+		t.to.certificate({ type: 'certificate.none' });
+		t.to.extras(t.loaded);
+		expect(t.safetyInputs).toEqual([{ remoteId: 'far' }]);
+		expect(t.chatInputs).toEqual([{ peer: null, direction: 'outgoing', remoteId: 'far', callId: 'c1' }]);
+		expect(t.actor.getSnapshot().context.safety).toBeTruthy();
+		expect(t.actor.getSnapshot().context.chat).toBeTruthy();
+		t.rec.toCall({ type: 'mic.unavailable' });
+		t.rec.toMedia({ type: 'media.pc', pc });
+		t.rec.toMedia({ type: 'media.signalingState', state: 'have-local-offer' });
+		expect(t.safetyHeard).toEqual([]);
+		t.rec.toMedia({ type: 'media.signalingState', state: 'stable' });
+		t.actor.send({ type: 'ice.connected' });
+		expect(t.safetyHeard).toEqual([{ type: 'safety.check', pc }]);
+		t.actor.send({ type: 'ice.stalled' });
+		const pc2 = { id: 2 } as unknown as RTCPeerConnection;
+		t.rec.toMedia({ type: 'media.pc', pc: pc2 });
+		t.actor.send({ type: 'ice.resumed' });
+		expect(t.safetyHeard).toEqual([
+			{ type: 'safety.check', pc },
+			{ type: 'safety.check', pc: pc2 }
+		]);
+		expect(t.chatHeard).toEqual([{ type: 'chat.connect' }, { type: 'chat.connect' }]);
+		// A second delivery spawns nothing new.
+		t.to.extras(t.loaded);
+		expect(t.safetyInputs).toHaveLength(1);
+		expect(t.chatInputs).toHaveLength(1);
+	});
+
+	test('code that arrives after the call connected: spawned and checked at once; code that never arrives changes nothing', () => {
+		const t = withExtras('incoming');
+		t.to.certificate({ type: 'certificate.none' });
+		t.actor.send({ type: 'call.accept' });
+		t.rec.toCall({ type: 'mic.unavailable' });
+		t.rec.toMedia({ type: 'media.pc', pc });
+		t.rec.toMedia({ type: 'media.signalingState', state: 'have-remote-offer' });
+		t.rec.toMedia({ type: 'media.signalingState', state: 'stable' });
+		t.actor.send({ type: 'ice.connected' });
+		expect(t.path()).toBe('connected');
+		t.to.extras(t.loaded);
+		expect(t.safetyHeard).toEqual([{ type: 'safety.check', pc }]);
+
+		const u = withExtras('incoming');
+		u.to.extras({ type: 'extras.failed' });
+		u.to.certificate({ type: 'certificate.none' });
+		u.actor.send({ type: 'call.accept' });
+		u.rec.toCall({ type: 'mic.unavailable' });
+		expect(u.path()).toBe('connecting.answering');
+		expect(u.actor.getSnapshot().context.safety).toBeNull();
+	});
+});
+
+describe('call machine: chat connections', () => {
+	const conn = () => {
+		const c = { closed: 0, close: () => void c.closed++ };
+		return c;
+	};
+	function inCall(extras: boolean) {
+		const { rec, machine } = fakes();
+		const heard: { type: string; [k: string]: unknown }[] = [];
+		const chat = xsetup({}).createMachine({ on: { '*': { actions: ({ event }) => heard.push(event as never) } } });
+		const actor = createActor(
+			machine.provide({
+				actors: { callExtras: fromCallback(({ sendBack }) => void (extras && sendBack({ type: 'extras.loaded', safety: xsetup({}).createMachine({}), chat }))) }
+			}),
+			{ input: { direction: 'incoming', remoteId: 'far', callId: 'c1', peer: null, localStream: videoStream() } }
+		).start();
+		return { actor, rec, heard };
+	}
+
+	test('before the call is connected a chat connection is closed unanswered; connected, it goes to the chat; recovering too', () => {
+		const t = inCall(true);
+		const early = conn();
+		t.actor.send({ type: 'call.chat', from: 'far', conn: early as never, offer: { callId: 'c1' } });
+		expect(early.closed).toBe(1);
+		t.actor.send({ type: 'call.accept' });
+		t.rec.toCall({ type: 'mic.unavailable' });
+		t.rec.toMedia({ type: 'media.pc', pc });
+		t.rec.toMedia({ type: 'media.signalingState', state: 'have-remote-offer' });
+		t.rec.toMedia({ type: 'media.signalingState', state: 'stable' });
+		t.actor.send({ type: 'ice.connected' });
+		const ok = conn();
+		t.actor.send({ type: 'call.chat', from: 'far', conn: ok as never, offer: { callId: 'c1' } });
+		expect(ok.closed).toBe(0);
+		expect(t.heard.filter((e) => e.type === 'chat.incoming')).toEqual([{ type: 'chat.incoming', from: 'far', conn: ok, offer: { callId: 'c1' } }]);
+		t.actor.send({ type: 'ice.stalled' });
+		const again = conn();
+		t.actor.send({ type: 'call.chat', from: 'far', conn: again as never, offer: { callId: 'c1' } });
+		expect(t.heard.filter((e) => e.type === 'chat.incoming')).toHaveLength(2);
+		// Once the call is over the session closes them itself (the call no longer listens).
+	});
+
+	test('connected with no chat (its code did not load): closed', () => {
+		const t = inCall(false);
+		t.actor.send({ type: 'call.accept' });
+		t.rec.toCall({ type: 'mic.unavailable' });
+		t.rec.toMedia({ type: 'media.pc', pc });
+		t.rec.toMedia({ type: 'media.signalingState', state: 'have-remote-offer' });
+		t.rec.toMedia({ type: 'media.signalingState', state: 'stable' });
+		t.actor.send({ type: 'ice.connected' });
+		const c = conn();
+		t.actor.send({ type: 'call.chat', from: 'far', conn: c as never, offer: { callId: 'c1' } });
+		expect(c.closed).toBe(1);
 	});
 });

@@ -117,7 +117,9 @@ export function inertCall(actions: Parameters<typeof callMachine.provide>[0]['ac
 			ring: fromCallback(() => () => {}),
 			ringBack: fromCallback(() => () => {}),
 			wakeLock: fromCallback(() => () => {}),
-			mediaSession: fromCallback(() => () => {})
+			mediaSession: fromCallback(() => () => {}),
+			deviceCertificate: fromCallback(({ sendBack }) => sendBack({ type: 'certificate.none' })),
+			callExtras: fromCallback(() => {})
 		},
 		actions
 	});

@@ -211,6 +211,35 @@ describe('session machine', () => {
 		expect(call.getSnapshot().value).toBe('ended');
 	});
 
+	test('chat connections go to the call only while one is under way (its chat decides); otherwise they are closed at once', () => {
+		const refused: unknown[] = [];
+		const { actor, peer } = setup();
+		const machine = sessionMachine.provide({
+			actors: {
+				permission: createMachine({}) as never,
+				capture: createMachine({}) as never,
+				signaling: createMachine({}) as never,
+				loadCallMachine: callLoader(inertCall({ sendDecline: () => {}, sendCancel: () => {} }))
+			},
+			actions: { rejectBusy: () => {}, refuseChat: ({ event }) => void refused.push((event as { conn: unknown }).conn) }
+		});
+		actor.stop();
+		const s = createActor(machine).start();
+		const chat = (n: number) => ({ from: 'bob', conn: { n, close: () => {} } as unknown as DataConnection, offer: { callId: 'x' } });
+		s.send({ type: 'signaling.chat', ...chat(1) });
+		s.send({ type: 'signaling.peer', peer });
+		s.send({ type: 'signaling.incomingCall', call: incoming('bob', 'c1') });
+		s.send({ type: 'signaling.chat', ...chat(2) });
+		expect(refused).toEqual([{ n: 1, close: expect.any(Function) }, { n: 2, close: expect.any(Function) }]);
+		s.getSnapshot().context.call!.send({ type: 'call.accept' });
+		expect(region(s)).toBe('{"active":"setup"}');
+		s.send({ type: 'signaling.chat', ...chat(3) });
+		expect(refused).toHaveLength(2);
+		s.getSnapshot().context.call!.send({ type: 'call.hangup' });
+		s.send({ type: 'signaling.chat', ...chat(4) });
+		expect(refused.map((c) => (c as { n: number }).n)).toEqual([1, 2, 4]);
+	});
+
 	test('peer-unavailable fails the call to that ID only', () => {
 		const { actor, peer } = setup();
 		actor.send({ type: 'signaling.peer', peer });

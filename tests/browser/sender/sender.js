@@ -1,6 +1,6 @@
-// @ts-nocheck: a plain browser script for the photo safety tests (tests/browser/photo-safety.test.ts).
+// @ts-nocheck: a plain browser script for the photo and chat safety tests (tests/browser/photo-safety.test.ts, chat.test.ts).
 /* global peerjs */
-// window.sender: { ready: Promise<id>, call(id), hangUp(), png(w, h), sendPhoto(to, offer, bytes), connectOnly(to, metadata) }
+// window.sender: { ready: Promise<id>, call(id), hangUp(), png(w, h), sendPhoto(to, offer, bytes), chat(to, callId, frames), connectOnly(to, metadata) }
 (() => {
 	let resolveReady;
 	const ready = new Promise((r) => (resolveReady = r));
@@ -84,6 +84,29 @@
 				});
 				conn.on('close', () => finish('closed'));
 				conn.on('error', () => finish('error'));
+			});
+		},
+		/**
+		 * Opens a chat connection (metadata { chat: { callId } }, raw) and, once open, sends each
+		 * of `frames` (strings, as they go on the wire). Resolves after `ms` with whether it
+		 * opened and every frame the far side sent back.
+		 */
+		chat(to, chatCallId, frames, ms = 3000) {
+			const conn = peer.connect(to, { metadata: { chat: { callId: chatCallId } }, serialization: 'raw', reliable: true });
+			const said = [];
+			let opened = false;
+			conn.on('open', () => {
+				opened = true;
+				for (const frame of frames) conn.send(frame);
+			});
+			conn.on('data', (data) => said.push(typeof data === 'string' ? JSON.parse(data) : { binary: true }));
+			return new Promise((resolve) => {
+				setTimeout(() => {
+					const pc = conn.peerConnection;
+					const answered = !!pc && !!pc.remoteDescription;
+					conn.close();
+					resolve({ opened, answered, said });
+				}, ms);
 			});
 		},
 		/** Opens a DataConnection with any metadata and reports whether the far side answered:
