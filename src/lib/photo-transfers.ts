@@ -5,6 +5,7 @@
 import type { SnapshotFrom } from 'xstate';
 import type { photoMachine } from '$machines/photo.machine';
 import { i18n } from './i18n.svelte';
+import './i18n.later';
 
 type PhotoSnapshot = SnapshotFrom<typeof photoMachine>;
 
