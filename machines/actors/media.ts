@@ -3,6 +3,7 @@
  * and navigator.permissions. Each one maps browser errors before they reach a machine.
  */
 import { fromCallback, fromPromise } from 'xstate';
+import { cameraControls, cameraTuning, type CameraControls, type CameraTuning } from './camera-tuning';
 
 export type Facing = 'user' | 'environment';
 export type PermissionValue = 'granted' | 'denied' | 'prompt';
@@ -22,6 +23,10 @@ export interface CameraInfo {
 	facing: Facing | null;
 	/** Mirror the preview: only for a user-facing camera. */
 	mirrored: boolean;
+	/** Zoom and torch, where the track reports them (getCapabilities). */
+	controls: CameraControls;
+	/** Their settings when it opened. */
+	tuning: CameraTuning;
 }
 
 export interface OpenCameraInput {
@@ -76,13 +81,22 @@ function describe(track: MediaStreamTrack, requested: Facing): CameraInfo {
 	// A camera that says nothing about its facing is, on laptops and desktops, a webcam that
 	// looks at the user: mirror it like the front camera unless we asked for the back one.
 	const mirrored = (facing ?? requested) === 'user';
+	// Firefox has no getCapabilities(); some builds throw for a track that is not yet producing.
+	let controls: CameraControls;
+	try {
+		controls = cameraControls(track.getCapabilities?.());
+	} catch {
+		controls = cameraControls(null);
+	}
 	return {
 		deviceId: settings.deviceId ?? '',
 		label: track.label,
 		width: settings.width ?? 0,
 		height: settings.height ?? 0,
 		facing,
-		mirrored
+		mirrored,
+		controls,
+		tuning: cameraTuning(settings, controls)
 	};
 }
 

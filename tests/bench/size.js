@@ -41,6 +41,10 @@ export const ON_DEMAND = [
 	},
 	{ module: /src\/lib\/components\/InfoSheet\.svelte/, why: 'camera and call details: the info button' },
 	{
+		module: /src\/lib\/components\/CameraControls\.svelte/,
+		why: 'zoom and torch: only once the live camera reports them (most cameras do not)'
+	},
+	{
 		module: /src\/lib\/components\/(IncomingCall|CallScreen)\.svelte|machines\/actors\/(alert-io|device-io)\.ts/,
 		why: 'a call that starts or rings: its sheet, its layer, its sounds and the device controls'
 	}
