@@ -1,4 +1,4 @@
-import { assertEvent, assign, enqueueActions, sendParent, setup } from 'xstate';
+import { assign, sendParent, setup } from 'xstate';
 import { captureFailure, isOverconstrained, captureMessages, type CaptureFailureReason, type Failure } from './errors';
 import {
 	openCamera,
@@ -11,7 +11,6 @@ import {
 	type Facing,
 	type OpenCameraOutput
 } from './actors/media';
-import { cameraTuner, noControls, snapZoom, type CameraTuning, type TunedEvent } from './actors/camera-tuning';
 
 /**
  * Events:
@@ -24,10 +23,6 @@ import { cameraTuner, noControls, snapZoom, type CameraTuning, type TunedEvent }
  * - `camera.devices { devices }`: the list of video inputs changed (`devicechange`).
  * - `camera.inCall { inCall }`: from the session: a call is ringing or under way (the camera
  *   stays on even when the page is hidden), or there is none.
- * - `camera.zoom { zoom }` / `camera.torch { on }`: the user moved the zoom (slider or pinch) or
- *   switched the torch; only where the live track reports that control (CameraInfo.controls).
- * - `camera.tuned { zoom, torch }` (TunedEvent): from the tuner: what the track reports after
- *   the change went through, or was refused.
  * - `page.hidden` / `page.visible` (PageEvent): the page went to the background or came back.
  *   Outside a call a hidden page releases the camera (`idle.suspended`) and reopens it once
  *   visible: a camera left on in the background is a privacy leak and drains the battery.
@@ -40,9 +35,6 @@ export type CaptureEvent =
 	| { type: 'camera.trackEnded' }
 	| { type: 'camera.devices'; devices: CameraDevice[] }
 	| { type: 'camera.inCall'; inCall: boolean }
-	| { type: 'camera.zoom'; zoom: number }
-	| { type: 'camera.torch'; on: boolean }
-	| TunedEvent
 	| PageEvent;
 
 export interface CaptureContext {
@@ -66,8 +58,6 @@ export interface CaptureContext {
 	hidden: boolean;
 	/** A call is ringing or under way: the camera stays on while the page is hidden. */
 	inCall: boolean;
-	/** Zoom and torch as last asked for (the slider follows it) or reported by the track. */
-	tuning: CameraTuning;
 }
 
 /** A camera as the capture machine asks for it. */
@@ -100,10 +90,8 @@ export const captureMachine = setup({
 		context: {} as CaptureContext,
 		events: {} as CaptureEvent
 	},
-	actors: { openCamera, watchCamera, pageVisibility, cameraTuner },
+	actors: { openCamera, watchCamera, pageVisibility },
 	guards: {
-		hasZoom: ({ context }) => !!context.info?.controls.zoom,
-		hasTorch: ({ context }) => !!context.info?.controls.torch,
 		canFlip: ({ context }) => context.devices.length > 1,
 		/** Hidden outside a call: the camera is not needed. */
 		backgrounded: ({ context }) => context.hidden && !context.inCall,
@@ -121,21 +109,8 @@ export const captureMachine = setup({
 				working: { facing: context.facing, deviceId: context.deviceId, relaxed: context.relaxed },
 				relaxed: false,
 				failure: null,
-				notice: null,
-				tuning: out.info.tuning
+				notice: null
 			};
-		}),
-		/** The zoom asked for, on the camera's steps, and the tuner told to apply it. */
-		zoom: enqueueActions(({ context, event, enqueue }) => {
-			assertEvent(event, 'camera.zoom');
-			const zoom = snapZoom(context.info!.controls.zoom!, event.zoom);
-			enqueue.assign({ tuning: { ...context.tuning, zoom } });
-			enqueue.sendTo('cameraTuner', { type: 'camera.tune', zoom });
-		}),
-		torch: enqueueActions(({ context, event, enqueue }) => {
-			assertEvent(event, 'camera.torch');
-			enqueue.assign({ tuning: { ...context.tuning, torch: event.on } });
-			enqueue.sendTo('cameraTuner', { type: 'camera.tune', torch: event.on });
 		}),
 		/** Ask for the camera that worked again (the flip's camera would not open). */
 		restoreWorking: assign(({ context }) => context.working ?? {}),
@@ -173,8 +148,7 @@ export const captureMachine = setup({
 		failure: null,
 		notice: null,
 		hidden: false,
-		inCall: false,
-		tuning: { zoom: null, torch: false }
+		inCall: false
 	},
 	invoke: {
 		src: 'pageVisibility',
@@ -256,27 +230,13 @@ export const captureMachine = setup({
 				// Stryker disable next-line StringLiteral: descriptions only label the chart
 				description: 'Hidden outside a call: release the camera'
 			},
-			invoke: [
-				{
-					src: 'watchCamera',
-					// Stryker disable next-line StringLiteral: nothing addresses an invoked actor by id
-					id: 'watchCamera',
-					input: ({ context }) => ({ stream: context.stream })
-				},
-				{
-					src: 'cameraTuner',
-					id: 'cameraTuner',
-					input: ({ context }) => ({ stream: context.stream, controls: context.info?.controls ?? noControls })
-				}
-			],
+			invoke: {
+				src: 'watchCamera',
+				// Stryker disable next-line StringLiteral: nothing addresses an invoked actor by id
+				id: 'watchCamera',
+				input: ({ context }) => ({ stream: context.stream })
+			},
 			on: {
-				'camera.zoom': { guard: 'hasZoom', actions: 'zoom' },
-				'camera.torch': { guard: 'hasTorch', actions: 'torch' },
-				'camera.tuned': {
-					actions: assign({ tuning: ({ event }) => ({ zoom: event.zoom, torch: event.torch }) }),
-					// Stryker disable next-line StringLiteral: descriptions only label the chart
-					description: 'What the track reports after a change: refused changes fall back here'
-				},
 				'camera.flip': { guard: 'canFlip', target: 'switching', actions: 'assignFlipTarget' },
 				'camera.devices': { actions: assign({ devices: ({ event }) => event.devices }) },
 				'camera.trackEnded': {

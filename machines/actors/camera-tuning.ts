@@ -1,49 +1,15 @@
 /**
- * Zoom and torch: what a camera track reports it can do (`getCapabilities()`), and the one
- * actor that changes them (`applyConstraints`). Most cameras report neither (laptops, the test
- * browser, iPhones); Android phones' back cameras usually report both.
+ * Zoom and torch for a camera that reports them (./camera-caps.ts): the arithmetic of the slider
+ * and the pinch, the photo's matching fill light, and the one actor that changes the track
+ * (`applyConstraints`). Loaded only with the controls (or the photo code).
  */
 import { fromCallback } from 'xstate';
-
-export interface ZoomRange {
-	min: number;
-	max: number;
-	step: number;
-}
-
-/** The controls a camera offers: null / false where the track does not report them. */
-export interface CameraControls {
-	zoom: ZoomRange | null;
-	torch: boolean;
-}
+import type { CameraControls, ZoomRange } from './camera-caps';
 
 /** What the controls are set to now, as the track reports it. */
 export interface CameraTuning {
 	zoom: number | null;
 	torch: boolean;
-}
-
-export const noControls: CameraControls = { zoom: null, torch: false };
-
-interface ReportedCapabilities {
-	zoom?: { min?: number; max?: number; step?: number };
-	torch?: boolean | boolean[];
-}
-
-/**
- * The controls worth showing for a track's capabilities. Zoom needs a real range (some cameras
- * report min = max = 1); torch is `true`, or on some builds a list of supported values.
- */
-export function cameraControls(caps: unknown): CameraControls {
-	if (!caps || typeof caps !== 'object') return noControls;
-	const { zoom, torch } = caps as ReportedCapabilities;
-	let range: ZoomRange | null = null;
-	if (zoom && Number.isFinite(zoom.min) && Number.isFinite(zoom.max) && zoom.max! > zoom.min!) {
-		const step = Number.isFinite(zoom.step) && zoom.step! > 0 ? zoom.step! : (zoom.max! - zoom.min!) / 100;
-		range = { min: zoom.min!, max: zoom.max!, step };
-	}
-	const hasTorch = torch === true || (Array.isArray(torch) && torch.includes(true));
-	return { zoom: range, torch: hasTorch };
 }
 
 /** The track's current zoom and torch (getSettings), within what it offers. */
@@ -114,6 +80,8 @@ export const cameraTuner = fromCallback<TuneCommand, { stream: MediaStream | nul
 			busy = false;
 			if (!stopped && track) sendBack({ type: 'camera.tuned', ...cameraTuning(track.getSettings(), input.controls) } satisfies TunedEvent);
 		};
+		// What the track is set to now (a camera may open zoomed, or with the torch still on).
+		if (track) sendBack({ type: 'camera.tuned', ...cameraTuning(track.getSettings(), input.controls) } satisfies TunedEvent);
 		receive((command) => {
 			if (command.type !== 'camera.tune') return;
 			pending = { ...pending, ...(command.zoom !== undefined && { zoom: command.zoom }), ...(command.torch !== undefined && { torch: command.torch }) };

@@ -3,7 +3,7 @@
  * and navigator.permissions. Each one maps browser errors before they reach a machine.
  */
 import { fromCallback, fromPromise } from 'xstate';
-import { cameraControls, cameraTuning, type CameraControls, type CameraTuning } from './camera-tuning';
+import { cameraControls, type CameraControls } from './camera-caps';
 
 export type Facing = 'user' | 'environment';
 export type PermissionValue = 'granted' | 'denied' | 'prompt';
@@ -25,8 +25,6 @@ export interface CameraInfo {
 	mirrored: boolean;
 	/** Zoom and torch, where the track reports them (getCapabilities). */
 	controls: CameraControls;
-	/** Their settings when it opened. */
-	tuning: CameraTuning;
 }
 
 export interface OpenCameraInput {
@@ -82,12 +80,13 @@ function describe(track: MediaStreamTrack, requested: Facing): CameraInfo {
 	// looks at the user: mirror it like the front camera unless we asked for the back one.
 	const mirrored = (facing ?? requested) === 'user';
 	// Firefox has no getCapabilities(); some builds throw for a track that is not yet producing.
-	let controls: CameraControls;
+	let caps: unknown = null;
 	try {
-		controls = cameraControls(track.getCapabilities?.());
+		caps = track.getCapabilities?.();
 	} catch {
-		controls = cameraControls(null);
+		/* none reported */
 	}
+	const controls = cameraControls(caps);
 	return {
 		deviceId: settings.deviceId ?? '',
 		label: track.label,
@@ -95,8 +94,7 @@ function describe(track: MediaStreamTrack, requested: Facing): CameraInfo {
 		height: settings.height ?? 0,
 		facing,
 		mirrored,
-		controls,
-		tuning: cameraTuning(settings, controls)
+		controls
 	};
 }
 

@@ -16,7 +16,6 @@ const en = {
 	'camera.retry': 'Try again',
 	'camera.details': 'Camera and call details',
 	'camera.zoom': 'Zoom',
-	'camera.zoomValue': '{n}×',
 	'camera.torch': 'Torch',
 	'camera.torchOn': 'Torch on',
 	'camera.torchOff': 'Torch off',

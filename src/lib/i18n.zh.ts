@@ -13,7 +13,6 @@ export const zh: Catalog = {
 	'camera.retry': '重试',
 	'camera.details': '相机和通话详情',
 	'camera.zoom': '缩放',
-	'camera.zoomValue': '{n}×',
 	'camera.torch': '手电筒',
 	'camera.torchOn': '手电筒已打开',
 	'camera.torchOff': '手电筒已关闭',

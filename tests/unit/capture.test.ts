@@ -18,8 +18,6 @@ interface Camera {
 	facing?: Facing;
 	/** Zoom and torch as getCapabilities() reports them (an Android back camera). */
 	caps?: { zoom?: { min: number; max: number; step: number }; torch?: boolean };
-	/** The torch is taken by another app: applyConstraints refuses it. */
-	torchRefused?: boolean;
 }
 
 class CameraTrack extends EventTarget {
@@ -36,31 +34,16 @@ class CameraTrack extends EventTarget {
 	get label() {
 		return this.camera.label;
 	}
-	zoom = 1;
-	torch = false;
-	/** Every applyConstraints call, in order. */
-	applied: unknown[] = [];
 	getSettings() {
 		return {
 			deviceId: this.camera.deviceId,
 			width: this.width,
 			height: this.height,
-			...(this.camera.facing ? { facingMode: this.camera.facing } : {}),
-			...(this.camera.caps?.zoom ? { zoom: this.zoom } : {}),
-			...(this.camera.caps?.torch ? { torch: this.torch } : {})
+			...(this.camera.facing ? { facingMode: this.camera.facing } : {})
 		};
 	}
 	getCapabilities() {
 		return { deviceId: this.camera.deviceId, width: { min: 1, max: 1920 }, ...this.camera.caps };
-	}
-	async applyConstraints(constraints: { advanced?: { zoom?: number; torch?: boolean }[] }) {
-		this.applied.push(constraints);
-		await Promise.resolve();
-		for (const set of constraints.advanced ?? []) {
-			if (set.torch !== undefined && (this.camera.torchRefused || !this.camera.caps?.torch)) throw domError('NotReadableError');
-			if (set.zoom !== undefined) this.zoom = set.zoom;
-			if (set.torch !== undefined) this.torch = set.torch;
-		}
 	}
 	/** As in browsers, stop() does not fire `ended`. */
 	stop() {
@@ -204,8 +187,7 @@ describe('capture machine: opening the camera', () => {
 			height: 720,
 			facing: null,
 			mirrored: true,
-			controls: { zoom: null, torch: false },
-			tuning: { zoom: null, torch: false }
+			controls: { zoom: null, torch: false }
 		});
 		expect(ctx().devices.map((d) => d.deviceId)).toEqual(['cam-a', 'cam-b']);
 		expect(track.camera.deviceId).toBe('cam-a');
@@ -328,87 +310,20 @@ describe('capture machine: flip', () => {
 });
 
 describe('capture machine: zoom and torch, where the track reports them', () => {
-	const androidBack = (): Camera[] => [
-		{ deviceId: 'front', label: 'Front camera', facing: 'user' },
-		{
-			deviceId: 'back',
-			label: 'Back camera',
-			facing: 'environment',
-			caps: { zoom: { min: 1, max: 8, step: 0.1 }, torch: true }
-		}
-	];
-
-	test('a camera that reports neither: no controls, and zoom / torch are refused without touching the track', async () => {
-		const { devices, capture, until, ctx } = start(laptop());
+	test('the live camera’s controls come from its capabilities: the back camera’s zoom and torch, none on the front', async () => {
+		const { capture, until, ctx } = start([
+			{ deviceId: 'front', label: 'Front camera', facing: 'user' },
+			{ deviceId: 'back', label: 'Back camera', facing: 'environment', caps: { zoom: { min: 1, max: 8, step: 0.1 }, torch: true } }
+		]);
 		capture.send({ type: 'camera.start' });
 		await until('live');
-		expect(ctx().info?.controls).toEqual({ zoom: null, torch: false });
-		expect(capture.getSnapshot().can({ type: 'camera.zoom', zoom: 2 })).toBe(false);
-		expect(capture.getSnapshot().can({ type: 'camera.torch', on: true })).toBe(false);
-		capture.send({ type: 'camera.zoom', zoom: 2 });
-		capture.send({ type: 'camera.torch', on: true });
-		await new Promise((r) => setTimeout(r, 10));
-		expect(liveTrack(devices, capture).applied).toEqual([]);
-		expect(ctx().tuning).toEqual({ zoom: null, torch: false });
-	});
-
-	test('the back camera reports zoom and torch: each change reaches the track with applyConstraints, on its steps', async () => {
-		const { devices, capture, until, ctx } = start(androidBack());
-		capture.send({ type: 'camera.start' });
-		await until('live');
-		// The front camera has neither.
 		expect(ctx().info?.controls).toEqual({ zoom: null, torch: false });
 		capture.send({ type: 'camera.flip' });
-		await until('live');
+		await waitFor(capture, (s) => s.matches('live') && s.context.info?.deviceId === 'back', { timeout: 1000 });
 		expect(ctx().info?.controls).toEqual({ zoom: { min: 1, max: 8, step: 0.1 }, torch: true });
-		expect(ctx().tuning).toEqual({ zoom: 1, torch: false });
-		const track = liveTrack(devices, capture);
-		capture.send({ type: 'camera.zoom', zoom: 2.53 });
-		expect(ctx().tuning.zoom).toBe(2.5);
-		await waitFor(capture, () => track.zoom === 2.5, { timeout: 1000 });
-		capture.send({ type: 'camera.torch', on: true });
-		await waitFor(capture, () => track.torch, { timeout: 1000 });
-		expect(track.applied).toEqual([{ advanced: [{ zoom: 2.5 }] }, { advanced: [{ torch: true }] }]);
-		await waitFor(capture, (s) => s.context.tuning.torch, { timeout: 1000 });
-		expect(ctx().tuning).toEqual({ zoom: 2.5, torch: true });
-		// Beyond the range: the largest zoom.
-		capture.send({ type: 'camera.zoom', zoom: 50 });
-		await waitFor(capture, () => track.zoom === 8, { timeout: 1000 });
-	});
-
-	test('a pinch sends zooms faster than the camera takes them: one at a time, and the newest wins', async () => {
-		const { devices, capture, until, ctx } = start([androidBack()[1]]);
-		capture.send({ type: 'camera.start' });
-		await until('live');
-		const track = liveTrack(devices, capture);
-		for (const zoom of [1.5, 2, 2.5, 3, 3.5]) capture.send({ type: 'camera.zoom', zoom });
-		await waitFor(capture, () => track.zoom === 3.5, { timeout: 1000 });
-		expect(track.applied).toEqual([{ advanced: [{ zoom: 1.5 }] }, { advanced: [{ zoom: 3.5 }] }]);
-		expect(ctx().tuning.zoom).toBe(3.5);
-	});
-
-	test('a torch the camera refuses (another app holds it) falls back to what the track reports: off', async () => {
-		const { devices, capture, until, ctx } = start([{ ...androidBack()[1], torchRefused: true }]);
-		capture.send({ type: 'camera.start' });
-		await until('live');
-		capture.send({ type: 'camera.torch', on: true });
-		expect(ctx().tuning.torch).toBe(true);
-		await waitFor(capture, (s) => !s.context.tuning.torch, { timeout: 1000 });
-		expect(liveTrack(devices, capture).torch).toBe(false);
-	});
-
-	test('a flip to a camera without them hides the controls again and resets the settings', async () => {
-		const { capture, until, ctx } = start(androidBack());
-		capture.send({ type: 'camera.start' });
-		await until('live');
-		capture.send({ type: 'camera.flip' });
-		await waitFor(capture, (s) => s.matches('live') && !!s.context.info?.controls.torch, { timeout: 1000 });
-		capture.send({ type: 'camera.torch', on: true });
-		await waitFor(capture, (s) => s.context.tuning.torch, { timeout: 1000 });
 		capture.send({ type: 'camera.flip' });
 		await waitFor(capture, (s) => s.matches('live') && s.context.info?.deviceId === 'front', { timeout: 1000 });
 		expect(ctx().info?.controls).toEqual({ zoom: null, torch: false });
-		expect(ctx().tuning).toEqual({ zoom: null, torch: false });
 	});
 });
 
@@ -825,8 +740,7 @@ describe('flipTarget', () => {
 			height: 0,
 			facing: null,
 			mirrored: false,
-			controls: { zoom: null, torch: false },
-			tuning: { zoom: null, torch: false }
+			controls: { zoom: null, torch: false }
 		},
 		devices: [...laptop(), { deviceId: 'cam-c', label: 'C' }],
 		facing: 'user',
@@ -836,8 +750,7 @@ describe('flipTarget', () => {
 		failure: null,
 		notice: null,
 		hidden: false,
-		inCall: false,
-		tuning: { zoom: null, torch: false }
+		inCall: false
 	};
 	test('next device wraps around; an unknown or missing current starts at the first', () => {
 		expect(flipTarget(base)).toEqual({ facing: 'environment', deviceId: 'cam-a' });

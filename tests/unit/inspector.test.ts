@@ -218,8 +218,7 @@ describe('inspection log → chart', () => {
 						height: 480,
 						facing: null,
 						mirrored: false,
-						controls: { zoom: null, torch: false },
-						tuning: { zoom: null, torch: false }
+						controls: { zoom: null, torch: false }
 					},
 					devices: [
 						{ deviceId: 'a', label: 'A' },
