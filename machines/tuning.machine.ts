@@ -50,7 +50,11 @@ export const tuningMachine = setup({
 	}
 }).createMachine({
 	id: 'tuning',
-	context: ({ input }) => ({ stream: input.stream, controls: input.controls, zoom: input.controls.zoom?.min ?? null, torch: false }),
+	// Without input (the mutation runner's smoke start): no track, no controls.
+	context: ({ input }) => {
+		const controls = input?.controls ?? { zoom: null, torch: false };
+		return { stream: input?.stream ?? null, controls, zoom: controls.zoom?.min ?? null, torch: false };
+	},
 	invoke: {
 		src: 'cameraTuner',
 		id: 'cameraTuner',

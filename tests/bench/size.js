@@ -41,6 +41,10 @@ export const ON_DEMAND = [
 	},
 	{ module: /src\/lib\/components\/InfoSheet\.svelte/, why: 'camera and call details: the info button' },
 	{
+		module: /src\/lib\/components\/ScanSheet\.svelte|machines\/(scan\.machine|actors\/scan)\.ts|node_modules\/qr\//,
+		why: 'QR scanner: its machine, its view and (without a native BarcodeDetector) the decoder, on the scan button'
+	},
+	{
 		module: /src\/lib\/components\/CameraControls\.svelte/,
 		why: 'zoom and torch: only once the live camera reports them (most cameras do not)'
 	},
