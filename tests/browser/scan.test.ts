@@ -107,6 +107,8 @@ describe('scan to call', () => {
 			await page.getByTestId('scan').click();
 			const sheet = page.getByRole('dialog', { name: 'Scan a QR code' });
 			await sheet.waitFor();
+			// The page behind is out of reach (keyboard, screen reader) while the scanner is open.
+			expect(await page.locator('main').getAttribute('inert')).not.toBeNull();
 			await expect
 				.poll(() => page.getByTestId('scan-status').textContent(), { timeout: 15_000 })
 				.toBe('Not a CamCall link or ID: “https://example.org/menu?table=4”');
@@ -117,6 +119,7 @@ describe('scan to call', () => {
 			expect(box!.height).toBeGreaterThanOrEqual(44);
 			await cancel.click();
 			await sheet.waitFor({ state: 'detached' });
+			expect(await page.locator('main').getAttribute('inert')).toBeNull();
 			expect(await page.getByTestId('dial-input').inputValue()).toBe('');
 			expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('scan');
 			// The preview is still the camera's: the scanner left it as it was.
