@@ -70,6 +70,10 @@ describe('scan machine', () => {
 		reader().say({ type: 'scan.decoded', text: `https://example.org/${'x'.repeat(200)}` });
 		expect(ctx().rejected!.text).toHaveLength(80);
 		expect(ctx().rejected!.text.endsWith('…')).toBe(true);
+		// Exactly as long as shown: whole.
+		const whole = `https://example.org/${'y'.repeat(60)}`;
+		reader().say({ type: 'scan.decoded', text: whole });
+		expect(ctx().rejected!.text).toBe(whole);
 	});
 
 	test('no camera yet: opening until a stream comes; a new stream (flip) restarts the reader on it', () => {
@@ -99,6 +103,16 @@ describe('scan machine', () => {
 		expect(actor.getSnapshot().value).toBe('scanning');
 		expect(actor.getSnapshot().context.failure).toBeNull();
 		expect(readers).toHaveLength(2);
+	});
+
+	test('a camera change while failed is the one read on retry', () => {
+		const { actor, reader } = start();
+		reader().say({ type: 'scan.unavailable' });
+		const back = videoStream('back');
+		actor.send({ type: 'scan.stream', stream: back });
+		expect(actor.getSnapshot().value).toBe('failed');
+		actor.send({ type: 'scan.retry' });
+		expect(reader().stream).toBe(back);
 	});
 
 	test('cancel from any state: done with no output, the reader stopped, later codes ignored', () => {

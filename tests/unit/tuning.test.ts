@@ -167,6 +167,14 @@ describe('tuning machine: zoom and torch on the live track', () => {
 		expect(b.ctx().torch).toBe(false);
 	});
 
+	test('before the track says anything (no track): the smallest zoom, the torch off', () => {
+		const stream = { getVideoTracks: () => [] } as unknown as MediaStream;
+		const actor = createActor(tuningMachine, { input: { stream, controls: back } }).start();
+		expect(actor.getSnapshot().context).toMatchObject({ zoom: 1, torch: false });
+		const torchOnly = createActor(tuningMachine, { input: { stream, controls: { zoom: null, torch: true } } }).start();
+		expect(torchOnly.getSnapshot().context).toMatchObject({ zoom: null, torch: false });
+	});
+
 	test('stopped (the track changed): a change still in flight reports nothing afterwards', async () => {
 		const track = new TunableTrack();
 		const { actor, ctx } = tune(track);
