@@ -3,6 +3,7 @@
  * and navigator.permissions. Each one maps browser errors before they reach a machine.
  */
 import { fromCallback, fromPromise } from 'xstate';
+import { cameraControls, type CameraControls } from './camera-caps';
 
 export type Facing = 'user' | 'environment';
 export type PermissionValue = 'granted' | 'denied' | 'prompt';
@@ -22,6 +23,8 @@ export interface CameraInfo {
 	facing: Facing | null;
 	/** Mirror the preview: only for a user-facing camera. */
 	mirrored: boolean;
+	/** Zoom and torch, where the track reports them (getCapabilities). */
+	controls: CameraControls;
 }
 
 export interface OpenCameraInput {
@@ -76,13 +79,22 @@ function describe(track: MediaStreamTrack, requested: Facing): CameraInfo {
 	// A camera that says nothing about its facing is, on laptops and desktops, a webcam that
 	// looks at the user: mirror it like the front camera unless we asked for the back one.
 	const mirrored = (facing ?? requested) === 'user';
+	// Firefox has no getCapabilities(); some builds throw for a track that is not yet producing.
+	let caps: unknown = null;
+	try {
+		caps = track.getCapabilities?.();
+	} catch {
+		/* none reported */
+	}
+	const controls = cameraControls(caps);
 	return {
 		deviceId: settings.deviceId ?? '',
 		label: track.label,
 		width: settings.width ?? 0,
 		height: settings.height ?? 0,
 		facing,
-		mirrored
+		mirrored,
+		controls
 	};
 }
 

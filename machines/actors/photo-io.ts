@@ -7,6 +7,7 @@ import type { DataConnection } from 'peerjs';
 import { parseControl, photoLimits, type Control, type PhotoOffer, type RefuseReason } from './photo-offer';
 import { extensionOf, sniffImage, type ImageType } from './image-sniff';
 import { leftInTrash, rememberTrash } from './photo-trash';
+import { fillLightFor } from './camera-tuning';
 import type {
 	PhotoRecord,
 	ReceiveEvent,
@@ -42,13 +43,19 @@ export function newPhotoId(): string {
 }
 
 // ImageCapture is Chromium-only, so TypeScript's DOM library does not declare it.
-interface PhotoCapabilitiesLike {
+export interface PhotoCapabilitiesLike {
 	imageWidth?: { max?: number };
 	imageHeight?: { max?: number };
+	fillLightMode?: string[];
+}
+export interface PhotoSettingsLike {
+	imageWidth?: number;
+	imageHeight?: number;
+	fillLightMode?: 'flash' | 'off';
 }
 interface ImageCaptureLike {
 	getPhotoCapabilities(): Promise<PhotoCapabilitiesLike>;
-	takePhoto(settings?: { imageWidth?: number; imageHeight?: number }): Promise<Blob>;
+	takePhoto(settings?: PhotoSettingsLike): Promise<Blob>;
 	grabFrame(): Promise<ImageBitmap>;
 }
 type ImageCaptureCtor = new (track: MediaStreamTrack) => ImageCaptureLike;
@@ -126,6 +133,22 @@ async function drawToJpeg(source: CanvasImageSource, width: number, height: numb
 }
 
 /**
+ * What to ask takePhoto for: the largest size the camera offers, and a fill light that matches
+ * the torch (lit with it on; no flash of the camera's own with it off), where the camera
+ * reports fill-light modes. Undefined: nothing to ask, the camera's defaults.
+ */
+export function photoSettings(caps: PhotoCapabilitiesLike | null, torch: boolean): PhotoSettingsLike | undefined {
+	const settings: PhotoSettingsLike = {};
+	if (caps?.imageWidth?.max && caps.imageHeight?.max) {
+		settings.imageWidth = caps.imageWidth.max;
+		settings.imageHeight = caps.imageHeight.max;
+	}
+	const fillLightMode = fillLightFor(torch, caps?.fillLightMode);
+	if (fillLightMode) settings.fillLightMode = fillLightMode;
+	return Object.keys(settings).length ? settings : undefined;
+}
+
+/**
  * ImageCapture.takePhoto at the largest size getPhotoCapabilities() offers (a phone's sensor
  * is far larger than its 720p preview). Rejects with NotSupportedError where ImageCapture is
  * missing (Firefox, older Safari): the machine then takes the fallback.
@@ -135,22 +158,22 @@ export async function takePhoto(input: { stream: MediaStream | null }): Promise<
 	const ImageCapture = imageCaptureCtor();
 	if (!ImageCapture) throw new DOMException('ImageCapture is not available', 'NotSupportedError');
 	const capture = new ImageCapture(track);
-	let settings: { imageWidth: number; imageHeight: number } | undefined;
+	let caps: PhotoCapabilitiesLike | null = null;
 	try {
-		const caps = await capture.getPhotoCapabilities();
-		if (caps.imageWidth?.max && caps.imageHeight?.max) {
-			settings = { imageWidth: caps.imageWidth.max, imageHeight: caps.imageHeight.max };
-		}
+		caps = await capture.getPhotoCapabilities();
 	} catch {
 		/* no capabilities: take it at whatever size the camera likes */
 	}
+	const torch = (track.getSettings() as { torch?: boolean }).torch === true;
+	const settings = photoSettings(caps, torch);
 	let blob: Blob;
 	try {
 		blob = await capture.takePhoto(settings);
 	} catch (err) {
-		// Some cameras refuse a size they just advertised; the default size still works.
-		if (!settings) throw err;
-		blob = await capture.takePhoto();
+		// Some cameras refuse a size they just advertised; the default size still works (with
+		// the fill light kept, so the torch's photo is still lit).
+		if (!settings?.imageWidth) throw err;
+		blob = await capture.takePhoto(settings.fillLightMode ? { fillLightMode: settings.fillLightMode } : undefined);
 	}
 	const { width, height } = await measure(blob);
 	return { blob, width, height, method: 'takePhoto', takenAt: Date.now() };

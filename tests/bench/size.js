@@ -47,6 +47,14 @@ export const ON_DEMAND = [
 		why: "a call that starts: its safety code, this device's certificate, the verified codes and the chat"
 	},
 	{
+		module: /src\/lib\/components\/ScanSheet\.svelte|machines\/(scan\.machine|actors\/scan)\.ts|node_modules\/qr\//,
+		why: 'QR scanner: its machine, its view and (without a native BarcodeDetector) the decoder, on the scan button'
+	},
+	{
+		module: /src\/lib\/components\/CameraControls\.svelte/,
+		why: 'zoom and torch: only once the live camera reports them (most cameras do not)'
+	},
+	{
 		module: /src\/lib\/components\/(IncomingCall|CallScreen)\.svelte|machines\/actors\/(alert-io|device-io)\.ts/,
 		why: 'a call that starts or rings: its sheet, its layer, its sounds and the device controls'
 	}

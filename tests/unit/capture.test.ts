@@ -16,6 +16,8 @@ interface Camera {
 	deviceId: string;
 	label: string;
 	facing?: Facing;
+	/** Zoom and torch as getCapabilities() reports them (an Android back camera). */
+	caps?: { zoom?: { min: number; max: number; step: number }; torch?: boolean };
 }
 
 class CameraTrack extends EventTarget {
@@ -39,6 +41,9 @@ class CameraTrack extends EventTarget {
 			height: this.height,
 			...(this.camera.facing ? { facingMode: this.camera.facing } : {})
 		};
+	}
+	getCapabilities() {
+		return { deviceId: this.camera.deviceId, width: { min: 1, max: 1920 }, ...this.camera.caps };
 	}
 	/** As in browsers, stop() does not fire `ended`. */
 	stop() {
@@ -175,7 +180,15 @@ describe('capture machine: opening the camera', () => {
 		]);
 		const track = liveTrack(devices, capture);
 		expect(heard).toEqual([{ type: 'capture.live', stream: ctx().stream }]);
-		expect(ctx().info).toEqual({ deviceId: 'cam-a', label: 'Camera A', width: 1280, height: 720, facing: null, mirrored: true });
+		expect(ctx().info).toEqual({
+			deviceId: 'cam-a',
+			label: 'Camera A',
+			width: 1280,
+			height: 720,
+			facing: null,
+			mirrored: true,
+			controls: { zoom: null, torch: false }
+		});
 		expect(ctx().devices.map((d) => d.deviceId)).toEqual(['cam-a', 'cam-b']);
 		expect(track.camera.deviceId).toBe('cam-a');
 	});
@@ -293,6 +306,24 @@ describe('capture machine: flip', () => {
 		capture.send({ type: 'camera.flip' });
 		await until('live');
 		expect(liveTrack(devices, capture).camera.deviceId).toBe('cam-b');
+	});
+});
+
+describe('capture machine: zoom and torch, where the track reports them', () => {
+	test('the live camera’s controls come from its capabilities: the back camera’s zoom and torch, none on the front', async () => {
+		const { capture, until, ctx } = start([
+			{ deviceId: 'front', label: 'Front camera', facing: 'user' },
+			{ deviceId: 'back', label: 'Back camera', facing: 'environment', caps: { zoom: { min: 1, max: 8, step: 0.1 }, torch: true } }
+		]);
+		capture.send({ type: 'camera.start' });
+		await until('live');
+		expect(ctx().info?.controls).toEqual({ zoom: null, torch: false });
+		capture.send({ type: 'camera.flip' });
+		await waitFor(capture, (s) => s.matches('live') && s.context.info?.deviceId === 'back', { timeout: 1000 });
+		expect(ctx().info?.controls).toEqual({ zoom: { min: 1, max: 8, step: 0.1 }, torch: true });
+		capture.send({ type: 'camera.flip' });
+		await waitFor(capture, (s) => s.matches('live') && s.context.info?.deviceId === 'front', { timeout: 1000 });
+		expect(ctx().info?.controls).toEqual({ zoom: null, torch: false });
 	});
 });
 
@@ -702,7 +733,15 @@ describe('capture machine: model-based, visibility and calls, every sequence of 
 describe('flipTarget', () => {
 	const base: CaptureContext = {
 		stream: null,
-		info: { deviceId: 'x', label: '', width: 0, height: 0, facing: null, mirrored: false },
+		info: {
+			deviceId: 'x',
+			label: '',
+			width: 0,
+			height: 0,
+			facing: null,
+			mirrored: false,
+			controls: { zoom: null, torch: false }
+		},
 		devices: [...laptop(), { deviceId: 'cam-c', label: 'C' }],
 		facing: 'user',
 		deviceId: null,

@@ -211,7 +211,15 @@ describe('inspection log → chart', () => {
 			actors: {
 				openCamera: fromPromise<OpenCameraOutput, OpenCameraInput>(async () => ({
 					stream: null as unknown as MediaStream,
-					info: { deviceId: 'a', label: 'A', width: 640, height: 480, facing: null, mirrored: false },
+					info: {
+						deviceId: 'a',
+						label: 'A',
+						width: 640,
+						height: 480,
+						facing: null,
+						mirrored: false,
+						controls: { zoom: null, torch: false }
+					},
 					devices: [
 						{ deviceId: 'a', label: 'A' },
 						{ deviceId: 'b', label: 'B' }
