@@ -125,6 +125,14 @@ export const laterEn = {
 	'gallery.share': 'Share',
 	'gallery.loading': 'Loading photos…',
 	'gallery.reload': 'Try again',
+	'camera.zoom': 'Zoom',
+	'camera.torch': 'Torch',
+	'camera.torchOn': 'Torch on',
+	'camera.torchOff': 'Torch off',
+	'scan.opening': 'Starting the camera…',
+	'scan.hint': 'Point the camera at a CamCall QR code.',
+	'scan.rejected': 'Not a CamCall link or ID: “{text}”',
+	'scan.cancel': 'Cancel',
 };
 
 export const laterZh: Record<keyof typeof laterEn, string> = {
@@ -247,6 +255,14 @@ export const laterZh: Record<keyof typeof laterEn, string> = {
 	'gallery.share': '分享',
 	'gallery.loading': '正在加载照片…',
 	'gallery.reload': '重试',
+	'camera.zoom': '缩放',
+	'camera.torch': '手电筒',
+	'camera.torchOn': '手电筒已打开',
+	'camera.torchOff': '手电筒已关闭',
+	'scan.opening': '正在打开相机…',
+	'scan.hint': '将相机对准 CamCall 二维码。',
+	'scan.rejected': '这不是 CamCall 链接或 ID：“{text}”',
+	'scan.cancel': '取消',
 };
 
 addLater(laterEn, laterZh);
