@@ -86,7 +86,8 @@ export function closeSoon(conn: DataConnection, ms: number): void {
 }
 
 /** Tells the sender once its channel is open (now, or when it opens), then lets the connection
- * go a little later so the message can leave; it goes after 5 s in any case. */
+ * go a little later so the message can leave; it goes after 10 s in any case (a channel that
+ * never opens is not kept; a busy phone can take seconds to open one). */
 export function replyPhoto(conn: DataConnection | null | undefined, message: Control): void {
 	if (!conn) return;
 	const reply = () => {
@@ -99,7 +100,7 @@ export function replyPhoto(conn: DataConnection | null | undefined, message: Con
 	};
 	if (conn.open) reply();
 	else conn.on('open', reply);
-	closeSoon(conn, 5000);
+	closeSoon(conn, 10_000);
 }
 
 /** Turns an offer away, saying why. */

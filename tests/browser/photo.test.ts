@@ -253,6 +253,8 @@ describe('sending a photo during a call', () => {
 		await expect.poll(() => photos(a).count()).toBe(1);
 		await photos(a).first().click();
 		const sent = await fullPhotoBlob(a);
+		// The call's own RTCPeerConnections (its media, and the chat's DataConnection).
+		const [callPcsA, callPcsB] = [await openPcs(a), await openPcs(b)];
 		const sendStart = Date.now();
 		await a.getByTestId('photo-send').click();
 		// The first photo of a call asks the receiver; the sender says it is waiting.
@@ -265,9 +267,9 @@ describe('sending a photo during a call', () => {
 		// The video kept flowing through the transfer.
 		expect(await decodesFrames(b, 'remote-video')).toBe(true);
 		// The photo's own connection (a PeerJS DataConnection has its own RTCPeerConnection) is
-		// closed on both sides once done; only the call's remains.
-		await expect.poll(() => openPcs(a), { timeout: 8000 }).toBe(1);
-		await expect.poll(() => openPcs(b), { timeout: 8000 }).toBe(1);
+		// closed on both sides once done; only the call's remain.
+		await expect.poll(() => openPcs(a), { timeout: 8000 }).toBe(callPcsA);
+		await expect.poll(() => openPcs(b), { timeout: 8000 }).toBe(callPcsB);
 
 		await toGallery(b);
 		await expect.poll(() => photos(b).count()).toBe(1);

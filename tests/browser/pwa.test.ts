@@ -220,7 +220,10 @@ describe('installable offline PWA', () => {
 			await dialId(a, await peerIdOf(b));
 			await waitForState(b, 'call', 'ringing');
 			await b.waitForTimeout(QUIET_MS + 1500);
-			expect(await registrations(b)).toEqual([]);
+			// Never while it rings. (Dialled the moment it has its ID, it has normally not been
+			// quiet yet; on a busy machine the dial can come later than QUIET_MS.)
+			for (const state of await registrations(b)) expect(state).toBe('open idle');
+			const quietBeforeDial = (await registrations(b)).length > 0;
 			// The caller may have gone quiet before the dial (its camera takes longer than its ID
 			// on a busy machine), but never registers while calling.
 			for (const state of await registrations(a)) expect(state).toBe('open idle');
@@ -228,7 +231,7 @@ describe('installable offline PWA', () => {
 			await b.getByTestId('accept').click();
 			await Promise.all([waitForState(a, 'call', 'connected'), waitForState(b, 'call', 'connected')]);
 			// A connected call no longer needs the server: the worker installs during it.
-			await expect.poll(() => registrations(b), { timeout: 15_000 }).toEqual(['open connected']);
+			if (!quietBeforeDial) await expect.poll(() => registrations(b), { timeout: 15_000 }).toEqual(['open connected']);
 			await expect.poll(async () => (await registrations(a)).length, { timeout: 15_000 }).toBe(1);
 			expect(['open idle', 'open connected']).toContain((await registrations(a))[0]);
 			await controlled(a);
