@@ -111,3 +111,15 @@ if (host === '0.0.0.0') {
 	}
 	if (!tls) console.log('Phones need a secure context for the camera: use HTTPS=1, or USB with `adb reverse`.');
 }
+
+if (redisUrl) {
+	// A node stopped on purpose (a deploy) takes its peers' presence out of Redis first, so the
+	// other nodes stop sending here at once instead of when it expires.
+	const stop = () => {
+		const forced = setTimeout(() => process.exit(0), 3000);
+		forced.unref();
+		void served.close().finally(() => process.exit(0));
+	};
+	process.once('SIGTERM', stop);
+	process.once('SIGINT', stop);
+}

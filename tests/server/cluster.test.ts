@@ -214,6 +214,8 @@ describe('a node that dies loses only its own sockets', () => {
 		open.push({ close: () => dying.stop() });
 		const n2 = await node(r);
 		const alice = track(await register(dying.url, 'alice', 'secret'));
+		// Nobody writes to erin: her presence can only go by expiring.
+		track(await register(dying.url, 'erin', 'erin-secret'));
 		const bob = track(await register(n2.url, 'bob'));
 		alice.send(offer('bob'));
 		expect((await bob.next('OFFER')).src).toBe('alice');
@@ -233,14 +235,34 @@ describe('a node that dies loses only its own sockets', () => {
 		carol.send(offer('bob'));
 		expect((await bob.next('OFFER')).src).toBe('carol');
 
-		await until(async () => (await db.exists('camcall:on:alice')) === 0, PRESENCE_TTL_MS + 3000, 'alice’s presence to expire');
+		// Alice's presence went when a message found her node gone; erin's expires on its own.
+		expect(await db.exists('camcall:on:alice')).toBe(0);
+		expect(await db.exists('camcall:on:erin')).toBe(1);
+		await until(async () => (await db.exists('camcall:on:erin')) === 0, PRESENCE_TTL_MS + 3000, 'erin’s presence to expire');
 		expect(Date.now() - killedAt).toBeLessThanOrEqual(PRESENCE_TTL_MS + 3000);
-		expect(await db.exists('camcall:id:alice')).toBe(1);
+		expect(await db.exists('camcall:id:alice', 'camcall:id:erin')).toBe(2);
+		const thief = track(await connect(n2.url, 'erin', 'guess'));
+		expect((await thief.next(() => true)).type).toBe('ID-TAKEN');
 		const stranger = track(await connect(n2.url, 'alice', 'guess'));
 		expect((await stranger.next(() => true)).type).toBe('ID-TAKEN');
 		const back = track(await register(n2.url, 'alice', 'secret'));
 		bob.send(offer('alice'));
 		expect((await back.next('OFFER')).src).toBe('bob');
+	});
+
+	it('a node stopped on purpose (SIGTERM, a deploy) takes its peers’ presence out at once; reservations stay', async () => {
+		const r = await redis();
+		const leaving = await startChild({ REDIS_URL: r.url, RATE_LIMIT: '0' });
+		open.push({ close: () => leaving.stop() });
+		track(await register(leaving.url, 'alice', 'secret'));
+		const db = inspector(r);
+		expect(await db.exists('camcall:on:alice')).toBe(1);
+		const stoppedAt = Date.now();
+		await leaving.stop();
+		expect(await leaving.exited).toBe(0);
+		expect(await db.exists('camcall:on:alice')).toBe(0);
+		expect(Date.now() - stoppedAt).toBeLessThan(3000);
+		expect(await db.exists('camcall:id:alice')).toBe(1);
 	});
 });
 
