@@ -5,6 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { ReservationStore } from './signaling/reservations.js';
+import { newNodeId, openCluster } from './signaling/cluster.js';
 import { createSignaling } from './signaling/server.js';
 import { loadBuild, mountApp, securityHeaders } from './static.js';
 
@@ -28,6 +29,10 @@ import { loadBuild, mountApp, securityHeaders } from './static.js';
  * @property {boolean} [rateLimit]   per-address limits on /peerjs (default true)
  * @property {string[]} [allowedOrigins]  origins besides our own that may use /peerjs
  * @property {boolean} [trustProxy]  behind a reverse proxy: the address from X-Forwarded-For
+ * @property {string} [redisUrl]     REDIS_URL: share presence, reservations and relay with every
+ *   node on that Redis (dataDir is then unused); unreachable at start is an error
+ * @property {{ presenceTtlMs?: number, refreshMs?: number, nodeId?: string }} [cluster]  tests: shorter timings
+ * @property {(text: string) => void} [log]  where Redis trouble is reported (default console)
  */
 
 /** Parses env ICE_SERVERS: a JSON array of RTCIceServer; default [] (host candidates serve a LAN). */
@@ -56,11 +61,19 @@ export async function serve(options) {
 	let signaling = null;
 	/** @type {ReservationStore | null} */
 	let store = null;
+	/** @type {import('./signaling/cluster.js').Cluster | null} */
+	let cluster = null;
 	if (options.peerServer !== false) {
-		store = options.dataDir ? await ReservationStore.open(options.dataDir) : ReservationStore.memory();
+		if (options.redisUrl) {
+			cluster = await openCluster(options.redisUrl, { ...options.cluster, log: options.log });
+		} else {
+			store = options.dataDir ? await ReservationStore.open(options.dataDir) : ReservationStore.memory();
+		}
 		signaling = createSignaling({
 			server,
 			store,
+			cluster: cluster ?? undefined,
+			nodeId: newNodeId(),
 			path: '/peerjs',
 			expireTimeout: 1500,
 			cleanupInterval: 500,
@@ -71,6 +84,14 @@ export async function serve(options) {
 		});
 		app.use('/peerjs', signaling.router);
 	}
+
+	// For load balancers and operators: which node this is, whether it reaches Redis, how many
+	// peers it holds. 503 while Redis is away: this node refuses new registrations meanwhile.
+	app.get('/healthz', (_req, res) => {
+		const health = signaling?.health() ?? { node: null, redis: 'off', peers: 0 };
+		res.set('Cache-Control', 'no-store');
+		res.status(health.redis === 'off' || health.redis === 'ready' ? 200 : 503).json(health);
+	});
 
 	// Same-origin signaling config. Host and port come from the request, so the answer is right
 	// behind `adb reverse`, on a LAN address, or on localhost alike.
@@ -127,8 +148,9 @@ export async function serve(options) {
 			server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve(undefined));
 		});
 	} catch (e) {
-		signaling?.close();
+		await signaling?.close();
 		await store?.close();
+		await cluster?.close();
 		throw e;
 	}
 	const address = /** @type {import('node:net').AddressInfo} */ (server.address());
@@ -140,14 +162,18 @@ export async function serve(options) {
 		url: `${scheme}://${shownHost}:${address.port}`,
 		/** Signaling figures: peers held, sockets, relayed/rejected/expired counts. */
 		stats: () => signaling?.stats() ?? null,
+		/** What /healthz answers. */
+		health: () => signaling?.health() ?? null,
 		/** Stops at once, dropping open sockets (tests restart the server mid-call). */
 		async close() {
-			signaling?.close();
+			const closing = signaling?.close();
 			await new Promise((resolve) => {
 				for (const socket of sockets) socket.destroy();
 				server.close(() => resolve(undefined));
 			});
+			await closing;
 			await store?.close();
+			await cluster?.close();
 		}
 	};
 }

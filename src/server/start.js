@@ -1,13 +1,14 @@
 // `npm start`: builds the app if the build is missing or older than its sources, then serves
 // it with the embedded PeerServer. Env: PORT (8080), HOST (127.0.0.1), ICE_SERVERS ([]), HTTPS,
-// ICE_TRANSPORT_POLICY, DATA_DIR (.data), MAX_PEERS, RATE_LIMIT, ALLOWED_ORIGINS, TRUST_PROXY
-// (README: "Running it for real").
+// ICE_TRANSPORT_POLICY, DATA_DIR (.data), MAX_PEERS, RATE_LIMIT, ALLOWED_ORIGINS, TRUST_PROXY,
+// REDIS_URL (README: "Running it for real", "Several nodes").
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseIceServers, serve } from './app.js';
+import { redactUrl } from './signaling/cluster.js';
 import { needsPrecompress, precompress } from './precompress.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -80,18 +81,21 @@ if (maxPeers !== undefined && !(Number.isInteger(maxPeers) && maxPeers > 0)) {
 const rateLimit = process.env.RATE_LIMIT !== '0';
 const allowedOrigins = (process.env.ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const trustProxy = process.env.TRUST_PROXY === '1';
+const redisUrl = process.env.REDIS_URL || undefined;
 
 /** @type {Awaited<ReturnType<typeof serve>>} */
 let served;
 try {
-	served = await serve({ buildDir, port, host, iceServers, iceTransportPolicy, tls, caCertPath, dataDir, maxPeers, rateLimit, allowedOrigins, trustProxy });
+	served = await serve({ buildDir, port, host, iceServers, iceTransportPolicy, tls, caCertPath, dataDir, maxPeers, rateLimit, allowedOrigins, trustProxy, redisUrl });
 } catch (e) {
 	console.error(`CamCall could not start: ${/** @type {Error} */ (e).message}`);
 	process.exit(1);
 }
 const { url, port: actualPort } = served;
 console.log(`CamCall is running: ${url}`);
-console.log(`Signaling: embedded PeerServer at ${url}/peerjs (ICE servers: ${iceServers.length}; ID reservations in ${dataDir}${rateLimit ? '' : '; per-address limits OFF'})`);
+const health = served.health();
+const where = redisUrl ? `presence, ID reservations and relay shared through Redis at ${redactUrl(redisUrl)}, node ${health?.node}` : `ID reservations in ${dataDir}`;
+console.log(`Signaling: embedded PeerServer at ${url}/peerjs (ICE servers: ${iceServers.length}; ${where}${rateLimit ? '' : '; per-address limits OFF'})`);
 if (host === '0.0.0.0') {
 	const scheme = tls ? 'https' : 'http';
 	for (const address of lanAddresses()) {
@@ -106,4 +110,16 @@ if (host === '0.0.0.0') {
 		}
 	}
 	if (!tls) console.log('Phones need a secure context for the camera: use HTTPS=1, or USB with `adb reverse`.');
+}
+
+if (redisUrl) {
+	// A node stopped on purpose (a deploy) takes its peers' presence out of Redis first, so the
+	// other nodes stop sending here at once instead of when it expires.
+	const stop = () => {
+		const forced = setTimeout(() => process.exit(0), 3000);
+		forced.unref();
+		void served.close().finally(() => process.exit(0));
+	};
+	process.once('SIGTERM', stop);
+	process.once('SIGINT', stop);
 }

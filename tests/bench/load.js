@@ -1,4 +1,5 @@
-// `npm run load`: how many peers one signaling node holds on this machine.
+// `npm run load`: how many peers one signaling node holds on this machine, and (`--nodes N`)
+// what relaying between nodes through Redis costs.
 //
 // Starts the real server (`npm start`'s entry point, RATE_LIMIT=0, its own DATA_DIR) as a child
 // process, then opens peers in steps from worker processes (each a few thousand WebSocket
@@ -8,10 +9,17 @@
 // relay latency p50/p99 (send → receipt at the far socket, one clock: all on this machine) and
 // the server's CPU. The pass line is p99 ≤ 50 ms at 200 relays/s.
 //
+// `npm run load -- --nodes 2` (or LOAD_NODES=2) starts a redis-server of its own on a free
+// loopback port and N nodes sharing it (REDIS_URL), spreads the peers over them (peer k on node
+// k mod N) and prints relay latency for pairs on the same node next to pairs on different nodes
+// (OFFER/ANSWER carried node → Redis → node); RSS and CPU are the nodes' sums, Redis's CPU apart.
+//
 // Env: LOAD_STEPS (comma list of peer counts), LOAD_RATE (relays/s, default 200),
-// LOAD_SECONDS (measuring time per step, default 20), LOAD_PER_WORKER (default 8000).
+// LOAD_SECONDS (measuring time per step, default 20), LOAD_PER_WORKER (default 8000),
+// LOAD_NODES (default 1), REDIS_SERVER_PATH (default /usr/bin/redis-server).
 import { fork, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,12 +38,16 @@ else await main();
 // Worker: holds a share of the peers.
 
 async function worker() {
-	const url = /** @type {string} */ (process.env.LOAD_URL);
+	/** @type {string[]} */
+	const urls = JSON.parse(/** @type {string} */ (process.env.LOAD_URLS));
+	const nodeOf = (/** @type {string} */ id) => Number(id.slice('load-'.length)) % urls.length;
 	const sdp = 'v=0\r\n' + 'a=x-filler:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n'.repeat(52);
 	/** @type {Map<string, WebSocket>} */
 	const peers = new Map();
-	/** @type {number[]} */
+	/** @type {number[]} pairs on one node */
 	let latencies = [];
+	/** @type {number[]} pairs on different nodes */
+	let crossLatencies = [];
 	let failures = 0;
 	/** @type {NodeJS.Timeout | null} */
 	let relayTimer = null;
@@ -45,6 +57,7 @@ async function worker() {
 	/** @param {string} id @param {string} localAddress */
 	function open(id, localAddress) {
 		return new Promise((resolve) => {
+			const url = urls[nodeOf(id)];
 			const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/peerjs/peerjs?key=peerjs&id=${id}&token=tok-${id}&version=1.5.5`, {
 				localAddress,
 				perMessageDeflate: false
@@ -78,7 +91,7 @@ async function worker() {
 				const m = JSON.parse(text);
 				if (m.type !== 'OFFER' && m.type !== 'ANSWER') return;
 				const sent = Number(m.payload.connectionId.slice(3)) / 1000;
-				latencies.push(now() - sent);
+				(nodeOf(m.src) === nodeOf(id) ? latencies : crossLatencies).push(now() - sent);
 				if (m.type === 'OFFER') {
 					ws.send(JSON.stringify({ type: 'ANSWER', dst: m.src, payload: { sdp: { type: 'answer', sdp }, type: 'media', connectionId: `mc_${Math.round(now() * 1000)}` } }));
 				}
@@ -113,8 +126,9 @@ async function worker() {
 				}
 			}, 10);
 		} else if (cmd.cmd === 'report') {
-			send({ type: 'report', latencies, held: peers.size });
+			send({ type: 'report', latencies, crossLatencies, held: peers.size });
 			latencies = [];
+			crossLatencies = [];
 		} else if (cmd.cmd === 'stop') {
 			if (relayTimer) clearInterval(relayTimer);
 			for (const ws of peers.values()) ws.terminate();
@@ -149,17 +163,43 @@ function fdLimit(pid) {
 	return Number(/Max open files\s+(\d+)/.exec(limits)?.[1] ?? 0);
 }
 
-async function main() {
-	const rate = Number(process.env.LOAD_RATE ?? 200);
-	const seconds = Number(process.env.LOAD_SECONDS ?? 20);
-	const perWorker = Number(process.env.LOAD_PER_WORKER ?? 8000);
+/** @returns {Promise<number>} */
+function freePort() {
+	return new Promise((resolve, reject) => {
+		const server = net.createServer();
+		server.once('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			const port = /** @type {net.AddressInfo} */ (server.address()).port;
+			server.close(() => resolve(port));
+		});
+	});
+}
+
+/** A redis-server of our own, nothing kept on disk. */
+async function startRedis() {
+	const port = await freePort();
+	const bin = process.env.REDIS_SERVER_PATH ?? '/usr/bin/redis-server';
+	const redis = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+	await new Promise((resolve, reject) => {
+		let out = '';
+		redis.stdout?.on('data', (d) => {
+			out += d;
+			if (/Ready to accept connections/.test(out)) resolve(undefined);
+		});
+		redis.once('error', (e) => reject(new Error(`${bin}: ${e.message} (apt-get install -y redis-server)`)));
+		redis.once('exit', (code) => reject(new Error(`redis-server exited ${code}: ${out}`)));
+	});
+	return { redis, url: `redis://127.0.0.1:${port}` };
+}
+
+/** One node: `npm start`'s entry point. @param {Record<string, string>} env */
+async function startNode(env) {
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'camcall-load-'));
 	const server = spawn(process.execPath, [path.join(root, 'src/server/start.js')], {
 		cwd: root,
-		env: { ...process.env, PORT: '0', HOST: '127.0.0.1', RATE_LIMIT: '0', DATA_DIR: dataDir, MAX_PEERS: '1000000' },
+		env: { ...process.env, PORT: '0', HOST: '127.0.0.1', RATE_LIMIT: '0', DATA_DIR: dataDir, MAX_PEERS: '1000000', ...env },
 		stdio: ['ignore', 'pipe', 'inherit']
 	});
-	const pid = /** @type {number} */ (server.pid);
 	const url = await new Promise((resolve, reject) => {
 		let out = '';
 		server.stdout?.on('data', (d) => {
@@ -169,21 +209,42 @@ async function main() {
 		});
 		server.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
 	});
+	return { server, url: /** @type {string} */ (url), pid: /** @type {number} */ (server.pid), dataDir };
+}
+
+/** @param {number[]} pids */
+function sampleAll(pids) {
+	const samples = pids.map(serverSample);
+	return { rssMb: samples.reduce((n, x) => n + x.rssMb, 0), cpuSeconds: samples.reduce((n, x) => n + x.cpuSeconds, 0), at: now() };
+}
+
+async function main() {
+	const rate = Number(process.env.LOAD_RATE ?? 200);
+	const seconds = Number(process.env.LOAD_SECONDS ?? 20);
+	const perWorker = Number(process.env.LOAD_PER_WORKER ?? 8000);
+	const nodesArg = process.argv.indexOf('--nodes');
+	const nodeCount = Number(nodesArg >= 0 ? process.argv[nodesArg + 1] : (process.env.LOAD_NODES ?? 1));
+	if (!(Number.isInteger(nodeCount) && nodeCount >= 1)) throw new Error('--nodes takes a whole number ≥ 1');
+	const redis = nodeCount > 1 ? await startRedis() : null;
+	const nodes = await Promise.all(Array.from({ length: nodeCount }, () => startNode(redis ? { REDIS_URL: redis.url } : {})));
+	const pids = nodes.map((n) => n.pid);
+	const pid = pids[0];
+	const url = nodes.map((n) => n.url).join(', ');
 	const limit = fdLimit(pid);
-	const defaultSteps = [2000, 5000, 10000, 15000, limit - 300];
+	const defaultSteps = [2000, 5000, 10000, 15000, limit - 300].map((n) => n * nodeCount);
 	const steps = (process.env.LOAD_STEPS?.split(',').map(Number) ?? defaultSteps).filter((n) => n > 0).sort((a, b) => a - b);
 	const cpus = os.cpus();
-	console.log(`Load test: ${url}, server pid ${pid}, ${cpus.length} × ${cpus[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+	console.log(`Load test: ${url}, server pid${pids.length > 1 ? 's' : ''} ${pids.join(', ')}${redis ? `, ${nodeCount} nodes sharing ${redis.url}` : ''}, ${cpus.length} × ${cpus[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
 	console.log(`Server open-file limit ${limit} (each peer is one socket). ${rate} relays/s (OFFER + ANSWER each), ${seconds} s per step.\n`);
 
 	await new Promise((r) => setTimeout(r, 1000));
-	const idle = serverSample(pid);
+	const idle = sampleAll(pids);
 	/** @type {import('node:child_process').ChildProcess[]} */
 	const workers = [];
 	/** @type {any[]} messages from the workers */
 	const inbox = [];
 	const spawnWorker = async () => {
-		const w = fork(self, [], { env: { ...process.env, LOAD_WORKER: '1', LOAD_URL: String(url) }, stdio: 'inherit' });
+		const w = fork(self, [], { env: { ...process.env, LOAD_WORKER: '1', LOAD_URLS: JSON.stringify(nodes.map((n) => n.url)) }, stdio: 'inherit' });
 		await new Promise((resolve) => w.once('message', resolve));
 		w.on('message', (m) => inbox.push(/** @type {any} */ (m)));
 		workers.push(w);
@@ -199,7 +260,9 @@ async function main() {
 	let opened = 0;
 	/** @type {string[]} */
 	const rows = [];
-	const header = '| peers held | server RSS | RSS per peer | relay p50 | relay p99 | server CPU (of one core) | registration rate | relayed messages timed | pass |';
+	const header = redis
+		? '| peers held | nodes RSS | RSS per peer | same-node p50 | same-node p99 | cross-node p50 | cross-node p99 | nodes CPU (of one core) | redis CPU | registration rate | relayed messages timed | pass |'
+		: '| peers held | server RSS | RSS per peer | relay p50 | relay p99 | server CPU (of one core) | registration rate | relayed messages timed | pass |';
 	console.log(header);
 	let best = 0;
 	for (const target of steps) {
@@ -224,27 +287,40 @@ async function main() {
 		await new Promise((r) => setTimeout(r, 2000)); // warm up
 		for (const w of workers) w.send({ cmd: 'report' });
 		await collect('report', workers.length);
-		const before = serverSample(pid);
+		const before = sampleAll(pids);
+		const redisBefore = redis ? serverSample(/** @type {number} */ (redis.redis.pid)) : null;
 		await new Promise((r) => setTimeout(r, seconds * 1000));
-		const after = serverSample(pid);
+		const after = sampleAll(pids);
+		const redisAfter = redis ? serverSample(/** @type {number} */ (redis.redis.pid)) : null;
 		for (const w of workers) w.send({ cmd: 'report' });
 		const reports = await collect('report', workers.length);
 		for (const w of workers) w.send({ cmd: 'relay', rate: 0, totalPeers: target });
-		const latencies = reports.flatMap((r) => r.latencies);
+		const sameNode = reports.flatMap((r) => r.latencies);
+		const crossNode = reports.flatMap((r) => r.crossLatencies);
+		const latencies = [...sameNode, ...crossNode];
 		const held = reports.reduce((n, r) => n + r.held, 0);
-		const p50 = quantile(latencies, 0.5);
-		const p99 = quantile(latencies, 0.99);
+		const p50 = quantile(sameNode, 0.5);
+		const p99 = quantile(redis ? latencies : sameNode, 0.99);
 		const cpu = ((after.cpuSeconds - before.cpuSeconds) / ((after.at - before.at) / 1000)) * 100;
 		const perPeerKb = ((after.rssMb - idle.rssMb) * 1024) / held;
 		const pass = p99 <= 50 && held === target && latencies.length >= rate * seconds * 1.9;
 		if (pass) best = held;
-		const row = `| ${held} | ${after.rssMb.toFixed(0)} MB | ${perPeerKb.toFixed(1)} KB | ${p50.toFixed(1)} ms | ${p99.toFixed(1)} ms | ${cpu.toFixed(0)} % | ${(target / regSeconds).toFixed(0)}/s (${failures} failed) | ${latencies.length} | ${pass ? 'yes' : 'no'} |`;
+		const redisCpu = redisBefore && redisAfter ? ((redisAfter.cpuSeconds - redisBefore.cpuSeconds) / ((redisAfter.at - redisBefore.at) / 1000)) * 100 : 0;
+		const ms = (/** @type {number} */ x) => `${x.toFixed(1)} ms`;
+		const latencyCells = redis
+			? `${ms(p50)} | ${ms(quantile(sameNode, 0.99))} | ${ms(quantile(crossNode, 0.5))} | ${ms(quantile(crossNode, 0.99))}`
+			: `${ms(p50)} | ${ms(p99)}`;
+		const cpuCells = redis ? `${cpu.toFixed(0)} % | ${redisCpu.toFixed(0)} %` : `${cpu.toFixed(0)} %`;
+		const row = `| ${held} | ${after.rssMb.toFixed(0)} MB | ${perPeerKb.toFixed(1)} KB | ${latencyCells} | ${cpuCells} | ${(target / regSeconds).toFixed(0)}/s (${failures} failed) | ${latencies.length} | ${pass ? 'yes' : 'no'} |`;
 		rows.push(row);
 		console.log(row);
-		if (server.exitCode !== null) break;
+		if (nodes.some((n) => n.server.exitCode !== null)) break;
 	}
-	console.log(`\nLargest step held with p99 ≤ 50 ms at ${rate} relays/s: ${best} peers (server idle RSS ${idle.rssMb.toFixed(0)} MB).`);
+	console.log(`\nLargest step held with p99 ≤ 50 ms at ${rate} relays/s: ${best} peers (${nodeCount > 1 ? `${nodeCount} nodes'` : 'server'} idle RSS ${idle.rssMb.toFixed(0)} MB).`);
 	for (const w of workers) w.send({ cmd: 'stop' });
-	server.kill('SIGTERM');
-	fs.rmSync(dataDir, { recursive: true, force: true });
+	for (const n of nodes) {
+		n.server.kill('SIGTERM');
+		fs.rmSync(n.dataDir, { recursive: true, force: true });
+	}
+	redis?.redis.kill('SIGKILL');
 }

@@ -13,6 +13,8 @@ export const MAX_METADATA_BYTES = 8 * 1024;
 /** A CANDIDATE's payload, as JSON. */
 export const MAX_CANDIDATE_BYTES = 4 * 1024;
 export const MAX_ID_CHARS = 64;
+/** Largest message one node takes from another through Redis (a batch of queued frames). */
+export const MAX_ENVELOPE_BYTES = 1024 * 1024;
 
 /** Message types a client may send. EXPIRE, OPEN, ID-TAKEN and ERROR only come from the server. */
 export const CLIENT_TYPES = /** @type {const} */ (['HEARTBEAT', 'OFFER', 'ANSWER', 'CANDIDATE', 'LEAVE']);

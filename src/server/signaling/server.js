@@ -12,13 +12,16 @@
 import { readableId } from './words.js';
 import express from 'express';
 import { WebSocketServer, WebSocket } from 'ws';
-import { Errors, MAX_FRAME_BYTES, isValidId, isValidToken, parseClientMessage } from './protocol.js';
+import { Errors, MAX_ENVELOPE_BYTES, MAX_FRAME_BYTES, isValidId, isValidToken, parseClientMessage } from './protocol.js';
 import { KeyedLimiter, MAX_SOCKETS_PER_ADDRESS, RULES, TokenBucket, addressKey, defaultMaxPeers, remoteAddress } from './limits.js';
 
 /**
  * @typedef {object} SignalingOptions
  * @property {import('node:http').Server} server   the HTTP(S) server whose upgrades we take
- * @property {import('./reservations.js').ReservationStore} store
+ * @property {import('./reservations.js').ReservationStore | null} store  ID reservations on one node
+ * @property {import('./cluster.js').Cluster} [cluster]  several nodes on one Redis (REDIS_URL):
+ *   reservations and presence there, messages for peers on other nodes through it
+ * @property {string} [nodeId]         this node's name in /healthz (the cluster's, when there is one)
  * @property {string} [path]           mount path (default /peerjs)
  * @property {string} [key]            the PeerJS API key clients must name (default peerjs)
  * @property {number} [expireTimeout]  ms a message to an unknown ID waits before EXPIRE
@@ -37,6 +40,9 @@ const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Invalid frames a socket may send before it is closed. */
 const MAX_INVALID_FRAMES = 20;
+/** With a cluster: how often messages waiting for a peer held nowhere here are looked up again
+ * (it may be registering on another node). */
+const RECHECK_MS = 150;
 
 /**
  * @typedef {object} Client
@@ -49,7 +55,16 @@ const MAX_INVALID_FRAMES = 20;
  * @property {TokenBucket} bucket
  * @property {number} invalid
  * @property {Promise<void>} [pending]  its reservation being written (OPEN waits for it)
+ * @property {Claim} [claim]  with a cluster: its claim of the ID in Redis (shared with the socket it replaced)
  */
+
+/**
+ * @typedef {object} Claim
+ * @property {number} [seq]     set once Redis granted it: presence is "<node>|<seq>"
+ * @property {number} kickedBy  a later claim elsewhere told us to go before ours was answered
+ */
+
+/** @typedef {{ src: string, type: string, data: string, at: number }} Queued */
 
 /** @param {SignalingOptions} options */
 export function createSignaling(options) {
@@ -64,8 +79,10 @@ export function createSignaling(options) {
 		maxPeers = defaultMaxPeers(),
 		rateLimit = true,
 		allowedOrigins = [],
-		trustProxy = false
+		trustProxy = false,
+		cluster
 	} = options;
+	const nodeId = cluster?.nodeId ?? options.nodeId ?? 'single';
 	const wsPath = `${path.replace(/\/$/, '')}/peerjs`;
 	const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
 
@@ -76,14 +93,14 @@ export function createSignaling(options) {
 	};
 	/** @type {Map<string, Client>} registered (or registering) peers by ID */
 	const clients = new Map();
-	/** @type {Map<string, { src: string, type: string, data: string, at: number }[]>} */
+	/** @type {Map<string, Queued[]>} */
 	const queues = new Map();
 	let queuedBytes = 0;
 	/** @type {Map<string, number>} open sockets per address key */
 	const socketsPerAddress = new Map();
 	/** @type {Set<WebSocket>} */
 	const sockets = new Set();
-	const counters = { relayed: 0, rejected: 0, expired: 0 };
+	const counters = { relayed: 0, rejected: 0, expired: 0, toNodes: 0, fromNodes: 0, badFromNodes: 0 };
 
 	/** @param {import('node:http').IncomingMessage} req */
 	function originAllowed(req) {
@@ -169,6 +186,8 @@ export function createSignaling(options) {
 		if (apiKey !== key) return refuseSocket(ws, Errors.INVALID_KEY);
 		if (!isValidId(id)) return refuseSocket(ws, Errors.INVALID_ID);
 		if (!isValidToken(token)) return refuseSocket(ws, Errors.INVALID_TOKEN);
+		if (cluster) return onClusterSocket(ws, id, token, address);
+		if (!store) throw new Error('signaling needs a store or a cluster');
 
 		const tokenHash = store.hash(token);
 		const live = clients.get(id);
@@ -233,7 +252,9 @@ export function createSignaling(options) {
 		ws.on('close', () => {
 			if (clients.get(id) !== client) return;
 			clients.delete(id);
-			store.touch(id);
+			if (!cluster) return void store?.touch(id);
+			const seq = client.claim?.seq;
+			if (seq !== undefined) cluster.release(id, seq, tokenHash).catch(() => {});
 		});
 		return client;
 	}
@@ -287,36 +308,278 @@ export function createSignaling(options) {
 		const dst = /** @type {string} */ (message.dst);
 		const data = JSON.stringify('payload' in message ? { type: message.type, src, dst, payload: message.payload } : { type: message.type, src, dst });
 		const target = clients.get(dst);
-		if (target?.opened) {
-			if (target.ws.readyState === WebSocket.OPEN && target.ws.bufferedAmount <= MAX_BUFFERED_BYTES) {
-				target.ws.send(data);
-				counters.relayed++;
-				return;
-			}
-			// Not reading (or gone without a close yet): drop it and tell the sender, as the stock
-			// server does when a send fails.
-			clients.delete(dst);
-			target.ws.terminate();
-			if (message.type !== 'LEAVE') deliverFromServer(src, { type: 'LEAVE', src: dst, dst: src });
+		if (target?.opened) return deliverTo(target, src, message.type, data);
+		if (cluster) {
+			// Held here but still connecting: wait for its OPEN. Held nowhere here: ask Redis
+			// who holds it (the message waits in the queue meanwhile, so order is kept).
+			if (!enqueue(dst, src, message.type, data, Date.now()) && message.type !== 'LEAVE') expireNow(src, dst);
+			if (!target) void forwardQueued([dst]);
 			return;
 		}
 		if (message.type === 'LEAVE') return;
 		// The peer may still be connecting: hold the message briefly, bounded.
-		const queue = queues.get(dst) ?? [];
-		if (queue.length >= MAX_QUEUE_PER_PEER || queuedBytes + data.length > MAX_QUEUED_BYTES) {
-			deliverFromServer(src, { type: 'EXPIRE', src: dst, dst: src });
-			counters.expired++;
-			return;
-		}
-		queue.push({ src, type: message.type, data, at: Date.now() });
-		queuedBytes += data.length;
-		queues.set(dst, queue);
+		if (!enqueue(dst, src, message.type, data, Date.now())) expireNow(src, dst);
 	}
 
-	/** @param {string} id @param {unknown} message */
+	/** Sends a relayed message to a peer held here. @param {Client} target @param {string} src @param {string} type @param {string} data */
+	function deliverTo(target, src, type, data) {
+		if (target.ws.readyState === WebSocket.OPEN && target.ws.bufferedAmount <= MAX_BUFFERED_BYTES) {
+			target.ws.send(data);
+			counters.relayed++;
+			return;
+		}
+		// Not reading (or gone without a close yet): drop it and tell the sender, as the stock
+		// server does when a send fails.
+		clients.delete(target.id);
+		target.ws.terminate();
+		const seq = target.claim?.seq;
+		if (cluster && seq !== undefined) cluster.release(target.id, seq, target.tokenHash).catch(() => {});
+		if (type !== 'LEAVE') deliverFromServer(src, { type: 'LEAVE', src: target.id, dst: src });
+	}
+
+	/** Holds a message for `dst`, bounded; false when there is no room. @param {string} dst @param {string} src @param {string} type @param {string} data @param {number} at */
+	function enqueue(dst, src, type, data, at) {
+		const queue = queues.get(dst) ?? [];
+		if (queue.length >= MAX_QUEUE_PER_PEER || queuedBytes + data.length > MAX_QUEUED_BYTES) return false;
+		queue.push({ src, type, data, at });
+		queuedBytes += data.length;
+		queues.set(dst, queue);
+		return true;
+	}
+
+	/** @param {string} src @param {string} dst */
+	function expireNow(src, dst) {
+		deliverFromServer(src, { type: 'EXPIRE', src: dst, dst: src });
+		counters.expired++;
+	}
+
+	/** @param {string} id @param {{ type: 'EXPIRE' | 'LEAVE', src: string, dst: string }} message */
 	function deliverFromServer(id, message) {
 		const client = clients.get(id);
-		if (client?.opened) send(client.ws, message);
+		if (client?.opened) return send(client.ws, message);
+		if (!cluster || client) return;
+		// The sender of a message forwarded to us is held by another node.
+		cluster
+			.locate([id])
+			.then(([at]) => {
+				if (at && at.node !== nodeId) return cluster.publish(at.node, JSON.stringify({ t: 'notice', dst: id, type: message.type, src: message.src }));
+			})
+			.catch(() => {});
+	}
+
+	// --- Several nodes on one Redis (cluster.js) ---------------------------------------------
+
+	/**
+	 * Registration with a cluster: the claim is Redis's (atomic across nodes); OPEN once granted.
+	 * @param {WebSocket} ws @param {string} id @param {string} token @param {string} address
+	 */
+	function onClusterSocket(ws, id, token, address) {
+		const c = /** @type {import('./cluster.js').Cluster} */ (cluster);
+		const tokenHash = c.hash(token);
+		const live = clients.get(id);
+		if (live) {
+			if (live.tokenHash !== tokenHash) return idTaken(ws);
+			// The owner back on this node while its old socket lingers: same claim, new socket.
+			const client = register(ws, id, tokenHash, address);
+			client.claim = live.claim;
+			live.ws.close(1000, 'Replaced by a new connection with the same ID');
+			if (live.opened) open(client);
+			return;
+		}
+		if (clients.size >= maxPeers) return refuseSocket(ws, Errors.CONNECTION_LIMIT_EXCEED);
+		// Without Redis this node cannot know who owns the ID, nor tell the others it holds it.
+		if (c.state !== 'ready') return refuseSocket(ws, Errors.STORE_FAILED);
+		const client = register(ws, id, tokenHash, address);
+		/** @type {Claim} */
+		const claim = { kickedBy: 0 };
+		client.claim = claim;
+		c.claim(id, tokenHash).then(
+			(granted) => {
+				const holder = clients.get(id);
+				const ours = holder?.claim === claim ? holder : null;
+				if (granted.result === 'taken') {
+					if (ours) {
+						clients.delete(id);
+						idTaken(ours.ws);
+					}
+					return;
+				}
+				claim.seq = granted.seq;
+				// The owner took its ID over from another node: that node closes its socket.
+				if (granted.prev && granted.prev.node !== nodeId) publishTo(granted.prev.node, { t: 'kick', id, seq: granted.seq });
+				if (!ours) return void c.release(id, granted.seq, tokenHash).catch(() => {});
+				if (claim.kickedBy > granted.seq) return replaced(ours);
+				open(ours);
+			},
+			() => {
+				const holder = clients.get(id);
+				if (holder?.claim !== claim) return;
+				clients.delete(id);
+				refuseSocket(holder.ws, Errors.STORE_FAILED);
+			}
+		);
+	}
+
+	/** A newer claim of this client's ID won on another node. @param {Client} client */
+	function replaced(client) {
+		if (clients.get(client.id) === client) clients.delete(client.id);
+		client.ws.close(1000, 'Replaced by a new connection with the same ID');
+	}
+
+	/** @param {string} node @param {unknown} envelope */
+	function publishTo(node, envelope) {
+		return /** @type {import('./cluster.js').Cluster} */ (cluster).publish(node, JSON.stringify(envelope));
+	}
+
+	/** @type {Set<string>} IDs being looked up in Redis */
+	const lookingUp = new Set();
+
+	/**
+	 * Sends what waits for each of `dsts` to the node that holds it, in order, one batch per ID.
+	 * A batch that reached nobody (that node is gone) goes back to the front of its queue, and the
+	 * dead node's presence with it; what is never delivered expires as on one node.
+	 * @param {string[]} dsts
+	 */
+	async function forwardQueued(dsts) {
+		const c = /** @type {import('./cluster.js').Cluster} */ (cluster);
+		const todo = dsts.filter((d) => !lookingUp.has(d));
+		if (todo.length === 0 || c.state !== 'ready') return;
+		for (const d of todo) lookingUp.add(d);
+		/** @type {(import('./cluster.js').Presence | null)[]} */
+		let found = [];
+		try {
+			found = await c.locate(todo);
+		} catch {
+			/* Redis away: they wait, then expire */
+		} finally {
+			for (const d of todo) lookingUp.delete(d);
+		}
+		todo.forEach((dst, i) => {
+			const at = found[i];
+			const queue = queues.get(dst);
+			if (!at || at.node === nodeId || clients.has(dst) || !queue) return;
+			queues.delete(dst);
+			for (const item of queue) queuedBytes -= item.data.length;
+			// Batches well under what the far node takes (MAX_ENVELOPE_BYTES), sent in order.
+			for (let start = 0; start < queue.length; ) {
+				let end = start;
+				let bytes = 0;
+				while (end < queue.length && (end === start || bytes + queue[end].data.length < MAX_ENVELOPE_BYTES / 2)) bytes += queue[end++].data.length;
+				const batch = queue.slice(start, end);
+				start = end;
+				const now = Date.now();
+				const items = batch.map((item) => ({ src: item.src, data: item.data, age: now - item.at }));
+				publishTo(at.node, { t: 'relay', dst, items }).then(
+					(listeners) => {
+						if (listeners > 0) return void (counters.toNodes += items.length);
+						void c.dropStale(dst, at).catch(() => {});
+						requeue(dst, batch);
+					},
+					() => requeue(dst, batch)
+				);
+			}
+		});
+	}
+
+	/** @param {string} dst @param {Queued[]} items */
+	function requeue(dst, items) {
+		const later = queues.get(dst) ?? [];
+		queues.set(dst, [...items, ...later]);
+		for (const item of items) queuedBytes += item.data.length;
+	}
+
+	/**
+	 * A message from another node's channel. Anyone who can write to that Redis can put anything
+	 * here: parsed and checked as a frame from the network is, and a bad one is counted and dropped.
+	 * @param {Buffer} raw
+	 */
+	function onNodeMessage(raw) {
+		try {
+			if (raw.length > MAX_ENVELOPE_BYTES) throw new Error('too large');
+			const m = JSON.parse(raw.toString('utf8'));
+			if (typeof m !== 'object' || m === null) throw new Error('not an object');
+			if (m.t === 'relay') return fromNode(m);
+			if (m.t === 'notice') {
+				if ((m.type !== 'EXPIRE' && m.type !== 'LEAVE') || !isValidId(m.dst) || !isValidId(m.src)) throw new Error('bad notice');
+				counters.fromNodes++;
+				const client = clients.get(m.dst);
+				if (client?.opened) send(client.ws, { type: m.type, src: m.src, dst: m.dst });
+				return;
+			}
+			if (m.t === 'kick') {
+				if (!isValidId(m.id) || !Number.isSafeInteger(m.seq)) throw new Error('bad kick');
+				const client = clients.get(m.id);
+				if (!client?.claim) return;
+				if (client.claim.seq === undefined) client.claim.kickedBy = Math.max(client.claim.kickedBy, m.seq);
+				else if (client.claim.seq < m.seq) replaced(client);
+				return;
+			}
+			throw new Error('unknown kind');
+		} catch {
+			counters.badFromNodes++;
+		}
+	}
+
+	/** @param {any} m */
+	function fromNode(m) {
+		if (!isValidId(m.dst) || !Array.isArray(m.items) || m.items.length > MAX_QUEUE_PER_PEER) throw new Error('bad relay');
+		const dst = m.dst;
+		const now = Date.now();
+		for (const item of m.items) {
+			if (typeof item !== 'object' || item === null || !isValidId(item.src) || typeof item.data !== 'string' || item.data.length > MAX_FRAME_BYTES * 2) {
+				counters.badFromNodes++;
+				continue;
+			}
+			const parsed = parseClientMessage(item.data);
+			if (!parsed.ok || parsed.message.type === 'HEARTBEAT' || parsed.message.dst !== dst) {
+				counters.badFromNodes++;
+				continue;
+			}
+			const message = parsed.message;
+			const src = item.src;
+			// Rebuilt from checked fields, like a frame from a socket here.
+			const data = JSON.stringify('payload' in message ? { type: message.type, src, dst, payload: message.payload } : { type: message.type, src, dst });
+			counters.fromNodes++;
+			const target = clients.get(dst);
+			if (target?.opened) {
+				deliverTo(target, src, message.type, data);
+				continue;
+			}
+			const age = Number.isFinite(item.age) ? Math.min(Math.max(item.age, 0), expireTimeout) : expireTimeout;
+			if (!enqueue(dst, src, message.type, data, now - age) && message.type !== 'LEAVE') expireNow(src, dst);
+		}
+	}
+
+	/** Re-records every peer held here; closes those that were taken over meanwhile. */
+	async function refreshHeld() {
+		const c = /** @type {import('./cluster.js').Cluster} */ (cluster);
+		if (c.state !== 'ready') return;
+		/** @type {{ id: string, seq: number, tokenHash: string }[]} */
+		const held = [];
+		for (const client of clients.values()) {
+			const seq = client.claim?.seq;
+			if (seq !== undefined) held.push({ id: client.id, seq, tokenHash: client.tokenHash });
+		}
+		try {
+			for (const id of await c.refresh(held)) {
+				const client = clients.get(id);
+				if (client) replaced(client);
+			}
+		} catch {
+			/* Redis away: the next refresh after it is back */
+		}
+	}
+
+	/** Queued messages for peers not held here: look again (they may have opened elsewhere). */
+	function recheckQueued() {
+		if (queues.size === 0) return;
+		/** @type {string[]} */
+		const dsts = [];
+		for (const dst of queues.keys()) {
+			if (!clients.has(dst) && !lookingUp.has(dst)) dsts.push(dst);
+			if (dsts.length >= 1000) break;
+		}
+		void forwardQueued(dsts);
 	}
 
 	/** Messages that waited too long: the sender hears EXPIRE (PeerJS: peer-unavailable). */
@@ -333,7 +596,8 @@ export function createSignaling(options) {
 					continue;
 				}
 				queuedBytes -= item.data.length;
-				if (!told.has(item.src)) {
+				// A LEAVE that found nobody needs no answer (one node never holds them).
+				if (!told.has(item.src) && item.type !== 'LEAVE') {
 					told.add(item.src);
 					deliverFromServer(item.src, { type: 'EXPIRE', src: dst, dst: item.src });
 					counters.expired++;
@@ -355,6 +619,15 @@ export function createSignaling(options) {
 	const alive = setInterval(dropSilent, Math.min(5000, aliveTimeout));
 	expiry.unref();
 	alive.unref();
+	/** @type {NodeJS.Timeout[]} */
+	const clusterTimers = [];
+	if (cluster) {
+		cluster.onMessage(onNodeMessage);
+		// Back from a Redis outage: at once, since Redis may have restarted with nothing in it.
+		cluster.onState((state) => state === 'ready' && void refreshHeld());
+		clusterTimers.push(setInterval(refreshHeld, cluster.refreshMs), setInterval(recheckQueued, RECHECK_MS));
+		for (const t of clusterTimers) t.unref();
+	}
 	server.on('upgrade', onUpgrade);
 
 	// HTTP: the PeerJS client's GET <path>/<key>/id for a fresh ID, and the server's banner.
@@ -373,11 +646,19 @@ export function createSignaling(options) {
 	router.get('/', (_req, res) => {
 		res.json({ name: 'PeerJS Server', description: 'A server side element to broker connections between PeerJS clients.', website: 'https://peerjs.com/' });
 	});
-	router.get('/:key/id', (req, res) => {
+	router.get('/:key/id', async (req, res) => {
 		if (req.params.key !== key) return void res.status(404).type('text').send('Unknown key');
 		// Words and digits a person can read out; drawn again while held or reserved.
 		let id = readableId();
-		while (clients.has(id) || store.live(id)) id = readableId();
+		if (cluster) {
+			for (let tries = 0; tries < 5; tries++) {
+				const reserved = clients.has(id) || (await cluster.reserved(id).catch(() => false));
+				if (!reserved) break;
+				id = readableId();
+			}
+		} else {
+			while (clients.has(id) || store?.live(id)) id = readableId();
+		}
 		res.type('html').send(id);
 	});
 	router.get('/:key/peers', (_req, res) => void res.sendStatus(401));
@@ -389,14 +670,28 @@ export function createSignaling(options) {
 		stats() {
 			return { peers: clients.size, sockets: sockets.size, queued: queuedBytes, ...counters };
 		},
-		/** Stops timers and drops every socket (the store is closed by its owner). */
-		close() {
+		/** What /healthz says: this node, its Redis ('off' on one node), the peers it holds. */
+		health() {
+			return { node: nodeId, redis: cluster ? cluster.state : 'off', peers: clients.size };
+		},
+		/**
+		 * Stops timers and drops every socket (the store or cluster is closed by its owner). With a
+		 * cluster the peers' presence goes first, so other nodes stop sending here at once.
+		 */
+		async close() {
 			clearInterval(expiry);
 			clearInterval(alive);
+			for (const t of clusterTimers) clearInterval(t);
 			server.off('upgrade', onUpgrade);
+			const held = [...clients.values()];
 			for (const ws of sockets) ws.terminate();
 			clients.clear();
 			queues.clear();
+			if (cluster?.state === 'ready') {
+				await Promise.allSettled(
+					held.map((c) => (c.claim?.seq !== undefined ? cluster.release(c.id, c.claim.seq, c.tokenHash) : undefined))
+				);
+			}
 		}
 	};
 }
