@@ -5,17 +5,25 @@
 import type { Session } from './session.svelte';
 
 /** Runs `then` once, when both the camera and signaling have settled (each either up, or
- * failed or waiting for the person for now), or after `maxMs`. */
+ * failed or waiting for the person for now; a camera that is about to open by itself has not),
+ * or after `maxMs`. */
 export function afterStart(session: Session, then: () => void, maxMs = 8000) {
-	const children = ['signaling', 'capture'].map((id) => session.system.get(id) as Session | undefined);
-	const busy: Record<string, string> = { signaling: 'connecting', capture: 'acquiring' };
+	const ids = ['signaling', 'capture', 'permission'] as const;
+	const children = ids.map((id) => session.system.get(id) as Session | undefined);
+	const topOf = (child: Session | undefined) => {
+		const value = child?.getSnapshot().value as unknown;
+		return typeof value === 'string' ? value : Object.keys((value as object) ?? {})[0];
+	};
 	let done = false;
-	const settled = () =>
-		children.every((child, i) => {
-			const value = child?.getSnapshot().value as unknown;
-			const top = typeof value === 'string' ? value : Object.keys((value as object) ?? {})[0];
-			return !child || (top !== busy[['signaling', 'capture'][i]] && top !== 'switching');
-		});
+	const settled = () => {
+		const [signaling, capture, permission] = children.map(topOf);
+		if (signaling === 'connecting' || capture === 'acquiring' || capture === 'switching') return false;
+		// The camera is about to open by itself: the permission is still being read, or it is
+		// granted and the camera has not started yet (a visible page opens it at once).
+		if (permission === 'checking') return false;
+		if (permission === 'granted' && capture === 'idle' && document.visibilityState === 'visible') return false;
+		return true;
+	};
 	const run = () => {
 		if (done) return;
 		done = true;
@@ -30,4 +38,3 @@ export function afterStart(session: Session, then: () => void, maxMs = 8000) {
 	const subs = children.filter((c): c is Session => !!c).map((c) => c.subscribe(check));
 	check();
 }
-

@@ -153,13 +153,20 @@ describe('ringing while the app is in the background', () => {
 			await setName(a, 'Ana');
 			await b.getByTestId('notify-state').waitFor({ timeout: 10_000 });
 			expect(await b.getByTestId('notify-state').getAttribute('data-permission')).toBe('granted');
-			await b.evaluate(() => navigator.serviceWorker.ready);
+			// The worker shows the notification: wait until it is installed and controls the page
+			// (its precache done), as it is on any visit after the first.
+			await b.waitForFunction(() => !!navigator.serviceWorker?.controller, null, { timeout: 30_000 });
 			const title = await b.title();
 			await setPageHidden(b, true);
 			await a.getByTestId('dial-input').fill(await peerIdOf(b));
 			await a.getByTestId('dial').click();
 			await waitForState(b, 'call', 'ringing');
-			await expect.poll(() => notifications(b), { timeout: 10_000 }).toEqual(['📞 Ana']);
+			await expect
+				.poll(() => notifications(b), {
+					timeout: 20_000,
+					message: `notifications (permission ${await b.evaluate(() => Notification.permission)}, ${await b.evaluate(() => document.visibilityState)})`
+				})
+				.toEqual(['📞 Ana']);
 			await expect.poll(() => b.title(), { timeout: 5_000 }).toBe('📞 Ana');
 			await a.getByTestId('hangup').click();
 			await waitForState(b, 'call', 'ended');

@@ -23,22 +23,46 @@ const env = serverAndBrowser();
 interface Transfer {
 	url: string;
 	bytes: number;
+	/** When it finished, wall-clock ms (CDP's monotonic timestamp mapped through wallTime). */
+	at: number;
 }
 
-/** Bytes on the wire so far, per request, as Chromium's network stack counts them. */
+/** Bytes on the wire, per request, as Chromium's network stack counts them, each with the time
+ * it finished; `until(t)` is what had arrived by then. */
 async function wireMeter(page: Page) {
 	const cdp = await page.context().newCDPSession(page);
 	const urls = new Map<string, string>();
 	const done: Transfer[] = [];
-	cdp.on('Network.requestWillBeSent', (e) => urls.set(e.requestId, e.request.url));
-	cdp.on('Network.loadingFinished', (e) => done.push({ url: urls.get(e.requestId) ?? e.requestId, bytes: e.encodedDataLength }));
+	/** wall-clock seconds minus CDP's monotonic seconds, from any request's pair of stamps. */
+	let offset: number | null = null;
+	cdp.on('Network.requestWillBeSent', (e) => {
+		urls.set(e.requestId, e.request.url);
+		offset ??= e.wallTime - e.timestamp;
+	});
+	cdp.on('Network.loadingFinished', (e) =>
+		done.push({ url: urls.get(e.requestId) ?? e.requestId, bytes: e.encodedDataLength, at: (e.timestamp + (offset ?? 0)) * 1000 })
+	);
 	await cdp.send('Network.enable');
 	return {
-		snapshot(): { total: number; parts: Transfer[] } {
-			const parts = [...done];
+		until(at: number): { total: number; parts: Transfer[] } {
+			const parts = done.filter((p) => p.at <= at);
 			return { total: parts.reduce((sum, p) => sum + p.bytes, 0), parts };
 		}
 	};
+}
+
+/** Records, in the page, the wall-clock moment each state first shows on the root element. */
+function stampStates() {
+	const w = window as unknown as { __stamps: Record<string, number> };
+	w.__stamps = {};
+	const note = () => {
+		const app = document.querySelector('[data-testid="app"]');
+		if (!app) return;
+		const now = performance.timeOrigin + performance.now();
+		if (app.getAttribute('data-capture') === 'live') w.__stamps.live ??= now;
+		if (app.getAttribute('data-signaling') === 'open') w.__stamps.open ??= now;
+	};
+	new MutationObserver(note).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-capture', 'data-signaling'] });
 }
 
 const kb = (n: number) => `${(n / 1000).toFixed(1)} KB`;
@@ -53,12 +77,13 @@ describe('bytes on the wire on a first visit', () => {
 		const context = await env.browser.newContext({ viewport: { width: 390, height: 844 } });
 		const page = await context.newPage();
 		const meter = await wireMeter(page);
+		await context.addInitScript(stampStates);
 		await page.goto(env.server.url);
-		// Read the meter the moment each state shows (a little late at worst: conservative).
-		const [live, open] = await Promise.all([
-			waitForState(page, 'capture', 'live').then(() => meter.snapshot()),
-			waitForState(page, 'signaling', 'open').then(() => meter.snapshot())
-		]);
+		await Promise.all([waitForState(page, 'capture', 'live'), waitForState(page, 'signaling', 'open')]);
+		// What had arrived by the moment each state showed in the page (the test's own polling
+		// can come later, while what loads after the first screen is already on its way).
+		const stamps = await page.evaluate(() => (window as unknown as { __stamps: { live: number; open: number } }).__stamps);
+		const [live, open] = [meter.until(stamps.live), meter.until(stamps.open)];
 		console.log(`wire: camera live ${kb(live.total)} in ${live.parts.length} responses; ID ready ${kb(open.total)} in ${open.parts.length}`);
 		expect(live.total, `camera live:\n${listing(live.parts)}`).toBeLessThanOrEqual(BUDGET.cameraLive);
 		expect(open.total, `ID ready:\n${listing(open.parts)}`).toBeLessThanOrEqual(BUDGET.idReady);
