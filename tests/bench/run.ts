@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the app against a bare PeerJS page, in the same run, alternating, on the
  * embedded PeerServer over loopback with Chromium's fake cameras. Prints medians, p90 and the
- * ratio app/bare. Not part of `npm test`: speed is measured here, never asserted in tests.
+ * ratio app/bare with a 95 % bootstrap interval over the alternating pairs. Not part of `npm test`: speed is measured here, never asserted in tests.
  *
  *   dial → far side's first remote frame   (requestVideoFrameCallback on the callee)
  *   flip → far side's first frame of the new camera (and the offers it took: must be 0)
@@ -279,15 +279,50 @@ function stats(values: number[]) {
 
 const fmt = (n: number) => n.toFixed(0).padStart(6);
 
+/** A seeded PRNG (mulberry32): the same samples give the same interval on every run. */
+function prng(seed: number) {
+	return () => {
+		seed = (seed + 0x6d2b79f5) | 0;
+		let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+		t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+}
+
+/**
+ * How sure the ratio of medians is: a 95 % bootstrap interval over the alternating pairs (run i
+ * of the app with run i of the bare page, resampled together, 2000 times), so a drift that hits
+ * both sides of a pair does not widen it. Pairs with a missing sample are left out.
+ */
+export function ratioInterval(app: number[], bare: number[], resamples = 2000): [number, number] {
+	const pairs = app.map((a, i) => [a, bare[i]] as const).filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b));
+	if (pairs.length < 3) return [NaN, NaN];
+	const random = prng(0x5eed);
+	const ratios: number[] = [];
+	for (let r = 0; r < resamples; r++) {
+		const xs: number[] = [];
+		const ys: number[] = [];
+		for (let i = 0; i < pairs.length; i++) {
+			const [a, b] = pairs[Math.floor(random() * pairs.length)];
+			xs.push(a);
+			ys.push(b);
+		}
+		ratios.push(stats(xs).median / stats(ys).median);
+	}
+	ratios.sort((x, y) => x - y);
+	return [ratios[Math.floor(0.025 * (resamples - 1))], ratios[Math.ceil(0.975 * (resamples - 1))]];
+}
+
 function row(label: string, app: number[], bare: number[]) {
 	const x = stats(app);
 	const y = stats(bare);
 	const ratio = x.median / y.median;
+	const [lo, hi] = ratioInterval(app, bare);
 	if (process.env.BENCH_RAW) console.log(label, 'app', app.map(Math.round).join(' '), '| bare', bare.map(Math.round).join(' '));
 	console.log(
-		`${label.padEnd(34)} app median ${fmt(x.median)} p90 ${fmt(x.p90)} | bare median ${fmt(y.median)} p90 ${fmt(y.p90)} | ratio ${ratio.toFixed(2)} (n=${x.n}/${y.n} of ${app.length}/${bare.length})`
+		`${label.padEnd(34)} app median ${fmt(x.median)} p90 ${fmt(x.p90)} | bare median ${fmt(y.median)} p90 ${fmt(y.p90)} | ratio ${ratio.toFixed(2)} [95 % CI ${lo.toFixed(2)}–${hi.toFixed(2)}] (n=${x.n}/${y.n} of ${app.length}/${bare.length})`
 	);
-	return { app: x, bare: y, ratio };
+	return { app: x, bare: y, ratio, interval: [lo, hi] as const };
 }
 
 async function heapUsed(page: Page): Promise<number> {
