@@ -190,6 +190,8 @@ async function dialOnce(client: Client, a: Page, b: Page, bId: string): Promise<
 	const t0 = await clickAt(a, client.sel.dial);
 	await until(async () => (await client.callState(b)) === 'ringing', 10_000, 'ringing');
 	const tr = Date.now();
+	// A person taps Accept once the sheet shows (the app's loads with the first ring).
+	await b.waitForSelector(client.sel.accept, { state: 'visible', timeout: 10_000 });
 	const ta = await clickAt(b, client.sel.accept);
 	const t1 = await firstRemoteFrame(b, before);
 	if (process.env.BENCH_TRACE) console.log(client.name, 'ringing seen', tr - t0, 'accept', ta - t0, 'frame', t1 - t0, JSON.stringify(await b.evaluate(() => ((window as unknown as { __ice: [string, number][] }).__ice ?? []).splice(0))).replace(/\d{13}/g, (m) => String(Number(m) - t0)));
