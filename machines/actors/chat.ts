@@ -6,6 +6,7 @@
  */
 import { fromCallback } from 'xstate';
 import type { DataConnection, Peer } from 'peerjs';
+import { closeQuietly } from './connection';
 
 /** Per message and per peer: at most `chars` characters (UTF-16 units, what an input's
  * maxlength counts); `burst` messages at once, then `perSecond`; the call keeps the newest
@@ -139,20 +140,12 @@ export const chatLink = fromCallback<ChatLinkCommand, ChatLinkInput>(({ input, s
 	return () => {
 		stopped = true;
 		c.removeAllListeners();
-		try {
-			c.close();
-		} catch {
-			/* already closed */
-		}
+		closeQuietly(c);
 	};
 });
 
 /** Turns a chat connection away: closed before PeerJS answers it when done at once (the
  * stranger gets neither an open channel nor our ICE candidates). */
 export function refuseChat(conn: DataConnection | null | undefined): void {
-	try {
-		conn?.close();
-	} catch {
-		/* already closed */
-	}
+	closeQuietly(conn);
 }

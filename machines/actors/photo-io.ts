@@ -8,6 +8,7 @@ import { parseControl, photoLimits, type Control, type PhotoOffer, type RefuseRe
 import { extensionOf, sniffImage, type ImageType } from './image-sniff';
 import { leftInTrash, rememberTrash } from './photo-trash';
 import { fillLightFor } from './camera-tuning';
+import { closeQuietly } from './connection';
 import type {
 	PhotoRecord,
 	ReceiveEvent,
@@ -451,11 +452,7 @@ export function startSend(input: SendPhotoInput, sendBack: (event: SendEvent) =>
 	return () => {
 		stopped = true;
 		c.removeAllListeners();
-		try {
-			c.close();
-		} catch {
-			/* already closed */
-		}
+		closeQuietly(c);
 	};
 }
 

@@ -4,6 +4,7 @@
  * photo machine, kept small because they are in the first load.
  */
 import type { DataConnection } from 'peerjs';
+import { closeQuietly } from './connection';
 
 /** What a sender announces in the DataConnection's metadata: `{ photo: PhotoOffer }`. */
 export interface PhotoOffer {
@@ -76,13 +77,7 @@ export function parseControl(data: unknown): Control | null {
 }
 
 export function closeSoon(conn: DataConnection, ms: number): void {
-	setTimeout(() => {
-		try {
-			conn.close();
-		} catch {
-			/* already closed */
-		}
-	}, ms);
+	setTimeout(() => closeQuietly(conn), ms);
 }
 
 /** Tells the sender once its channel is open (now, or when it opens), then lets the connection

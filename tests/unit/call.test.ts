@@ -121,6 +121,14 @@ function pathOf(value: unknown): string {
 	return `${key}.${pathOf((value as Record<string, unknown>)[key])}`;
 }
 
+/** The callee's answer goes out (the pc appears, remote offer, stable) and ICE connects. */
+function answeredToConnected(t: { actor: { send: (e: { type: 'ice.connected' }) => void }; rec: { toMedia: (e: { type: string; [k: string]: unknown }) => void } }) {
+	t.rec.toMedia({ type: 'media.pc', pc });
+	t.rec.toMedia({ type: 'media.signalingState', state: 'have-remote-offer' });
+	t.rec.toMedia({ type: 'media.signalingState', state: 'stable' });
+	t.actor.send({ type: 'ice.connected' });
+}
+
 function connectOutgoing(t: T) {
 	t.micReady();
 	t.media({ type: 'media.pc', pc });
@@ -993,10 +1001,7 @@ describe('call machine: this device’s certificate and the safety code', () => 
 		expect(t.path()).toBe('connecting.microphone');
 		t.rec.toCall({ type: 'mic.unavailable' });
 		expect(t.rec.commands).toEqual([expect.objectContaining({ type: 'media.answer', certificate: cert })]);
-		t.rec.toMedia({ type: 'media.pc', pc });
-		t.rec.toMedia({ type: 'media.signalingState', state: 'have-remote-offer' });
-		t.rec.toMedia({ type: 'media.signalingState', state: 'stable' });
-		t.actor.send({ type: 'ice.connected' });
+		answeredToConnected(t);
 		t.actor.send({ type: 'call.redial', call: {} as never });
 		expect(t.rec.commands.at(-1)).toMatchObject({ type: 'media.adopt', certificate: cert });
 	});
@@ -1036,10 +1041,7 @@ describe('call machine: this device’s certificate and the safety code', () => 
 		t.to.certificate({ type: 'certificate.none' });
 		t.actor.send({ type: 'call.accept' });
 		t.rec.toCall({ type: 'mic.unavailable' });
-		t.rec.toMedia({ type: 'media.pc', pc });
-		t.rec.toMedia({ type: 'media.signalingState', state: 'have-remote-offer' });
-		t.rec.toMedia({ type: 'media.signalingState', state: 'stable' });
-		t.actor.send({ type: 'ice.connected' });
+		answeredToConnected(t);
 		expect(t.path()).toBe('connected');
 		t.to.extras(t.loaded);
 		expect(t.safetyHeard).toEqual([{ type: 'safety.check', pc }]);
@@ -1079,10 +1081,7 @@ describe('call machine: chat connections', () => {
 		expect(early.closed).toBe(1);
 		t.actor.send({ type: 'call.accept' });
 		t.rec.toCall({ type: 'mic.unavailable' });
-		t.rec.toMedia({ type: 'media.pc', pc });
-		t.rec.toMedia({ type: 'media.signalingState', state: 'have-remote-offer' });
-		t.rec.toMedia({ type: 'media.signalingState', state: 'stable' });
-		t.actor.send({ type: 'ice.connected' });
+		answeredToConnected(t);
 		const ok = conn();
 		t.actor.send({ type: 'call.chat', from: 'far', conn: ok as never, offer: { callId: 'c1' } });
 		expect(ok.closed).toBe(0);
@@ -1098,10 +1097,7 @@ describe('call machine: chat connections', () => {
 		const t = inCall(false);
 		t.actor.send({ type: 'call.accept' });
 		t.rec.toCall({ type: 'mic.unavailable' });
-		t.rec.toMedia({ type: 'media.pc', pc });
-		t.rec.toMedia({ type: 'media.signalingState', state: 'have-remote-offer' });
-		t.rec.toMedia({ type: 'media.signalingState', state: 'stable' });
-		t.actor.send({ type: 'ice.connected' });
+		answeredToConnected(t);
 		const c = conn();
 		t.actor.send({ type: 'call.chat', from: 'far', conn: c as never, offer: { callId: 'c1' } });
 		expect(c.closed).toBe(1);

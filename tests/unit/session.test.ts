@@ -30,6 +30,15 @@ function setup() {
 	return { actor, log, rejectBusy, peer };
 }
 
+/** Children that do nothing (and a call machine that places nothing): for tests of the session's
+ * own context and routing. */
+const quietChildren = () => ({
+	permission: createMachine({}) as never,
+	capture: createMachine({}) as never,
+	signaling: createMachine({}) as never,
+	loadCallMachine: callLoader(inertCall({ sendDecline: () => {}, sendCancel: () => {} }))
+});
+
 const incoming = (from: string, callId: string) =>
 	({ peer: from, metadata: { callId } }) as unknown as MediaConnection;
 
@@ -216,10 +225,7 @@ describe('session machine', () => {
 		const { actor, peer } = setup();
 		const machine = sessionMachine.provide({
 			actors: {
-				permission: createMachine({}) as never,
-				capture: createMachine({}) as never,
-				signaling: createMachine({}) as never,
-				loadCallMachine: callLoader(inertCall({ sendDecline: () => {}, sendCancel: () => {} }))
+				...quietChildren()
 			},
 			actions: { rejectBusy: () => {}, refuseChat: ({ event }) => void refused.push((event as { conn: unknown }).conn) }
 		});
@@ -526,10 +532,7 @@ describe('names, recents and contacts', () => {
 		const saved = { name: [] as string[], recents: 0, contacts: 0 };
 		const machine = sessionMachine.provide({
 			actors: {
-				permission: createMachine({}) as never,
-				capture: createMachine({}) as never,
-				signaling: createMachine({}) as never,
-				loadCallMachine: callLoader(inertCall({ sendDecline: () => {}, sendCancel: () => {} }))
+				...quietChildren()
 			},
 			actions: {
 				persistName: ({ context }) => void saved.name.push(context.displayName),
