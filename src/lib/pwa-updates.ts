@@ -46,6 +46,23 @@ function whenQuiet(session: Session, register: () => void): void {
 	check();
 }
 
+/**
+ * Calls `onWaiting` whenever a new version has installed and waits behind the one controlling
+ * this page, however it was found: this page's checks, another tab, the browser's own, or an
+ * install already under way when the page registered. Watched on the registration itself:
+ * workbox-window's `waiting` event misses a worker that began installing before its
+ * register() call, and stops listening after the first update it did not start.
+ */
+function watchWaiting(registration: ServiceWorkerRegistration, onWaiting: () => void): void {
+	const check = () => {
+		if (registration.waiting && navigator.serviceWorker.controller) onWaiting();
+	};
+	const follow = (worker: ServiceWorker | null) => worker?.addEventListener('statechange', check);
+	follow(registration.installing);
+	registration.addEventListener('updatefound', () => follow(registration.installing));
+	check();
+}
+
 export interface Updates {
 	/** The user tapped "update". */
 	apply(): Promise<void>;
@@ -92,8 +109,6 @@ export function watchUpdates(pwa: Pwa, session: Session): Updates {
 		}
 	};
 
-	// Also fires for a version found by another tab (isExternal): same prompt.
-	wb.addEventListener('waiting', () => (pwa.updateWaiting = true));
 	wb.addEventListener('controlling', () => {
 		const wasControlled = pwa.controlled;
 		pwa.controlled = true;
@@ -112,7 +127,8 @@ export function watchUpdates(pwa: Pwa, session: Session): Updates {
 	});
 
 	whenQuiet(session, () =>
-		void wb.register().then(() => {
+		void wb.register().then((registration) => {
+			if (registration) watchWaiting(registration, () => (pwa.updateWaiting = true));
 			setInterval(() => void check(), UPDATE_CHECK_MS);
 			document.addEventListener('visibilitychange', () => {
 				if (document.visibilityState === 'visible') void check();

@@ -280,6 +280,53 @@ describe('installable offline PWA', () => {
 			await close();
 		}
 	});
+
+	test('a new version still installing when the app registers its worker is announced too', async () => {
+		const { page: a, context, close } = await persistent();
+		try {
+			await ready(a);
+			await controlled(a);
+			const b = await context.newPage();
+			// Recorded in b before the app's own register() (it waits for the app to be quiet):
+			// the new version is found at once and takes 4 s to install, so the app registers
+			// while it is still installing.
+			await context.addInitScript(() => {
+				const w = window as unknown as { __registered: number };
+				w.__registered = 0;
+				const register = ServiceWorkerContainer.prototype.register;
+				ServiceWorkerContainer.prototype.register = function (this: ServiceWorkerContainer, ...args: Parameters<typeof register>) {
+					w.__registered = performance.now();
+					return register.apply(this, args);
+				};
+			});
+			swChange = "\n// a slow new version\nself.addEventListener('install', (e) => e.waitUntil(new Promise((r) => setTimeout(r, 4000))));\n";
+			await b.goto(server.url);
+			const found = await b.evaluate(async () => {
+				const registration = await navigator.serviceWorker.getRegistration();
+				await registration?.update();
+				const worker = registration?.installing;
+				worker?.addEventListener('statechange', () => {
+					if (worker.state === 'installed') (window as unknown as { __installed: number }).__installed = performance.now();
+				});
+				return worker ? performance.now() : null;
+			});
+			expect(found).not.toBe(null);
+			const update = b.getByTestId('update');
+			await update.waitFor({ timeout: 20_000 });
+			const { registered, installed } = await b.evaluate(() => {
+				const w = window as unknown as { __registered: number; __installed: number };
+				return { registered: w.__registered, installed: w.__installed };
+			});
+			// The case under test: the app registered after the update was found, before it had
+			// installed.
+			expect(registered).toBeGreaterThan(found!);
+			expect(registered).toBeLessThan(installed);
+			expect(await update.textContent()).toContain('Update');
+		} finally {
+			swChange = null;
+			await close();
+		}
+	});
 });
 
 describe('views', () => {
