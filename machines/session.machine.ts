@@ -189,6 +189,22 @@ export const sessionMachine = setup({
 				() => sendBack({ type: 'call.machineFailed' })
 			);
 		}),
+		/** Loads what the first call would wait for (actors/call-extras.ts, part of the call
+		 * machine's chunk), once that code is in. Swapped in unit tests. */
+		prepareCalls: fromCallback<{ type: string }>(() => {
+			let cancel: (() => void) | null = null;
+			let stopped = false;
+			import('./call.machine').then(
+				(m) => {
+					if (!stopped) cancel = m.prepareCalls();
+				},
+				() => {}
+			);
+			return () => {
+				stopped = true;
+				cancel?.();
+			};
+		}),
 		/** Imports the photo machine on first use. Swapped in unit tests. */
 		loadPhotoMachine: fromCallback<{ type: string }>(({ sendBack }) => {
 			import('./photo.machine').then(
@@ -602,7 +618,10 @@ export const sessionMachine = setup({
 						}
 					}
 				},
-				ready: {}
+				ready: {
+					invoke: { src: 'prepareCalls', id: 'callPrep' },
+					description: "Loaded; the device certificate and the code beside a call load ahead of the first one"
+				}
 			}
 		},
 		photo: {

@@ -21,6 +21,41 @@ export type ExtrasEvent =
 	| { type: 'extras.loaded'; safety: typeof safetyMachine; chat: typeof chatMachine }
 	| { type: 'extras.failed' };
 
+let certificate: Promise<RTCCertificate | null> | null = null;
+
+/** This device's certificate, read (or made and stored) once per page: the first call after a
+ * page load must not wait for IndexedDB. A page left open past the renewal date goes on with
+ * the one it read, still valid for a month; the next load renews it. */
+function loadCertificate(): Promise<RTCCertificate | null> {
+	certificate ??= import('./certificate')
+		.then((m) => m.loadDeviceCertificate())
+		.catch((err: unknown) => {
+			certificate = null;
+			throw err;
+		});
+	return certificate;
+}
+
+/**
+ * What the first call would otherwise wait for, loaded ahead of it: the certificate (its
+ * IndexedDB read took up to half a second on a fresh page, measured) and the code a call runs
+ * beside its own (the safety code and chat machines, the ring). The session runs this once the
+ * call machine's code is in (after the camera and the ID), when the page is idle.
+ */
+export function prepareCalls(): () => void {
+	const whenIdle = typeof requestIdleCallback === 'function' ? requestIdleCallback : (run: () => void) => setTimeout(run, 0);
+	let stopped = false;
+	whenIdle(() => {
+		if (stopped || typeof indexedDB === 'undefined' || typeof RTCPeerConnection === 'undefined') return;
+		if ((RTCPeerConnection as { generateCertificate?: unknown }).generateCertificate) void loadCertificate().catch(() => {});
+		// Failures here are the call's to meet and report, as before.
+		void Promise.all([import('../safety.machine'), import('../chat.machine'), import('./alert-io')]).catch(() => {});
+	});
+	return () => {
+		stopped = true;
+	};
+}
+
 export const deviceCertificate = fromCallback<{ type: string }>(({ sendBack }) => {
 	let stopped = false;
 	const send = (e: ExtrasEvent) => {
@@ -31,9 +66,7 @@ export const deviceCertificate = fromCallback<{ type: string }>(({ sendBack }) =
 		send({ type: 'certificate.none' });
 		return;
 	}
-	import('./certificate')
-		.then((m) => m.loadDeviceCertificate())
-		.then(
+	loadCertificate().then(
 			(certificate) => send(certificate ? { type: 'certificate.ready', certificate } : { type: 'certificate.none' }),
 			() => send({ type: 'certificate.none' })
 		);

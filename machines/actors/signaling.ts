@@ -143,11 +143,16 @@ function unavailable(err: unknown): ConfigUnavailableError {
  * of the media.
  */
 export const loadConfig = fromPromise<SignalingConfig, void>(async () => {
-	try {
-		const res = await fetch('/signaling.json', {
-			cache: 'no-store',
-			signal: AbortSignal.timeout(CONFIG_TIMEOUT_MS)
-		});
+	const early = takeEarlyConfigRequest();
+	const signal = AbortSignal.timeout(CONFIG_TIMEOUT_MS);
+	// Also ends the wait for the early request, which was sent without this signal.
+	const timedOut = new Promise<never>((_, reject) => {
+		if (signal.aborted) reject(signal.reason);
+		else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+	});
+	timedOut.catch(() => {});
+	const read = async (): Promise<SignalingConfig> => {
+		const res = await (early ?? fetch('/signaling.json', { cache: 'no-store', signal }));
 		if (res.status === 404) return cloudConfig;
 		if (!res.ok) throw new ConfigUnavailableError('status', `HTTP ${res.status}`);
 		const parsed = parseSignalingConfig(await res.json());
@@ -159,12 +164,28 @@ export const loadConfig = fromPromise<SignalingConfig, void>(async () => {
 			/* storage full or blocked: used now, not remembered */
 		}
 		return config;
+	};
+	try {
+		return await Promise.race([read(), timedOut]);
 	} catch (err) {
 		const remembered = rememberedConfig();
 		if (remembered) return remembered;
 		throw unavailable(err);
 	}
 });
+
+/**
+ * The request for `/signaling.json` that src/app.html's first script sent while the page was
+ * still parsing (before any of the app's code had arrived), taken once: the first load uses
+ * it, and every retry fetches anew.
+ */
+function takeEarlyConfigRequest(): Promise<Response> | null {
+	if (typeof window === 'undefined') return null;
+	const w = window as Window & { __camcallConfigRequest?: Promise<Response> };
+	const early = w.__camcallConfigRequest ?? null;
+	delete w.__camcallConfigRequest;
+	return early;
+}
 
 export interface Identity {
 	/** The saved (or pinned) ID; null asks the server for a new one. */

@@ -43,8 +43,8 @@ export const ON_DEMAND = [
 	{ module: /src\/lib\/components\/IdEditor\.svelte/, why: 'choosing your own ID: the Change button' },
 	{ module: /src\/lib\/components\/CameraBlockedHelp\.svelte/, why: 'steps to unblock the camera: only when it is blocked' },
 	{
-		module: /machines\/(safety\.machine|chat\.machine|actors\/(safety-code|certificate|verified|chat))\.ts|src\/lib\/components\/(SafetyCode|Chat)\.svelte/,
-		why: "a call that starts: its safety code, this device's certificate, the verified codes and the chat"
+		module: /machines\/actors\/(safety-code|verified|chat)\.ts|src\/lib\/components\/(SafetyCode|Chat)\.svelte/,
+		why: 'a call that connects: its safety code, the verified codes and the chat'
 	},
 	{
 		module: /src\/lib\/components\/ScanSheet\.svelte|machines\/(scan\.machine|actors\/scan)\.ts|node_modules\/qr\//,
@@ -55,8 +55,21 @@ export const ON_DEMAND = [
 		why: 'zoom and torch: only once the live camera reports them (most cameras do not)'
 	},
 	{
-		module: /src\/lib\/components\/(IncomingCall|CallScreen)\.svelte|machines\/actors\/(alert-io|device-io)\.ts/,
-		why: 'a call that starts or rings: its sheet, its layer, its sounds and the device controls'
+		module: /machines\/actors\/device-io\.ts/,
+		why: 'a call that starts: the device controls'
+	}
+];
+
+/**
+ * Loaded once the camera and the ID are ready and the page is idle, ahead of any call, so the
+ * first dial or ring does not wait for them (the session's `callCode.ready`, src/routes/
+ * +layout.svelte). Not part of what a first visit waits for (tests/browser/wire.test.ts), and
+ * the service worker precaches them a moment later anyway: counted apart, as "warm-up".
+ */
+export const WARM_UP = [
+	{
+		module: /machines\/(safety\.machine|chat\.machine|actors\/(certificate|alert-io))\.ts|src\/lib\/components\/(IncomingCall|CallScreen)\.svelte/,
+		why: "what a first call or ring would wait for: this device's certificate, the safety code and chat machines, the ring, the incoming sheet and the call layer"
 	}
 ];
 
@@ -109,7 +122,7 @@ function labels(manifestPath) {
 
 /**
  * @param {{ buildDir?: string, manifestPath?: string }} [options]
- * @returns {Promise<{ firstLoad: Measure, beforeCall: Measure, routeNode: string, onDemand: string[] }>}
+ * @returns {Promise<{ firstLoad: Measure, beforeCall: Measure, warmUp: Measure, routeNode: string, onDemand: string[], warmStarts: string[] }>}
  */
 export async function measure(options = {}) {
 	const buildDir = options.buildDir ?? path.join(root, 'build');
@@ -148,12 +161,16 @@ export async function measure(options = {}) {
 			seen.add(url);
 			const { static: statics, dynamic } = importsOf(url);
 			queue.push(...statics);
-			if (followDynamic(url)) queue.push(...dynamic.filter((d) => !isOnDemand(d)));
+			if (followDynamic(url)) queue.push(...dynamic.filter((d) => !isOnDemand(d) && !isWarmUp(d)));
 		}
 		return seen;
 	};
+	/** @param {string} url @param {{ module: RegExp }[]} list */
+	const listed = (url, list) => (names.get(url) ?? []).some((n) => list.some((o) => o.module.test(n)));
 	/** @param {string} url */
-	const isOnDemand = (url) => (names.get(url) ?? []).some((n) => ON_DEMAND.some((o) => o.module.test(n)));
+	const isOnDemand = (url) => listed(url, ON_DEMAND);
+	/** @param {string} url */
+	const isWarmUp = (url) => listed(url, WARM_UP);
 
 	// What index.html loads by itself.
 	const entries = new Set();
@@ -212,8 +229,12 @@ export async function measure(options = {}) {
 			bytes: parts.reduce((n, p) => n + p.bytes, 0)
 		};
 	};
-	const onDemand = [...graph.values()].flatMap((e) => e.dynamic).filter(isOnDemand);
-	return { firstLoad: sum(first), beforeCall: sum(before), routeNode, onDemand: [...new Set(onDemand)] };
+	const targets = [...new Set([...graph.values()].flatMap((e) => e.dynamic))];
+	const onDemand = targets.filter(isOnDemand);
+	// Warm-up: those modules and what they import, less what was loaded before.
+	const warmStarts = targets.filter(isWarmUp);
+	const warm = new Set([...closure(warmStarts, () => true)].filter((u) => !before.has(u)));
+	return { firstLoad: sum(first), beforeCall: sum(before), warmUp: sum(warm), routeNode, onDemand, warmStarts };
 }
 
 /** @param {number} n */
@@ -228,6 +249,8 @@ async function main() {
 	for (const p of result.firstLoad.parts) console.log(row(p));
 	console.log('Added before a call starts:');
 	for (const p of result.beforeCall.parts.filter((p) => !firstSet.has(p.url))) console.log(row(p));
+	console.log('Warm-up, once ready and idle (not counted before the call):');
+	for (const p of result.warmUp.parts) console.log(row(p));
 	if (result.onDemand.length) console.log(`Not counted (on a tap, or when a call starts): ${result.onDemand.join(', ')}`);
 	console.log('');
 	let over = false;
@@ -241,6 +264,8 @@ async function main() {
 			`${name.padEnd(12)} ${kb(m.brotli).padStart(8)} brotli, ${kb(m.gzip)} gzip (${kb(m.bytes)} raw, ${m.parts.length} files)  goal ${kb(budget)}, budget ${kb(BUDGETS.limit)}: ${verdict}`
 		);
 	}
+	const w = result.warmUp;
+	console.log(`${'warm-up'.padEnd(12)} ${kb(w.brotli).padStart(8)} brotli, ${kb(w.gzip)} gzip (${kb(w.bytes)} raw, ${w.parts.length} files)  after the camera and the ID`);
 	if (over) process.exitCode = 1;
 }
 

@@ -404,6 +404,17 @@ describe('views', () => {
 		const counted = new Set<string>(model.beforeCall.parts.map((p) => p.url));
 		const firstLoad = model.firstLoad.parts.map((p) => p.url);
 		const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+		const warm = new Set(model.warmUp.parts.map((p) => p.url));
+		// The moment the camera is live and the ID registered, as the page saw it.
+		await context.addInitScript(() => {
+			const w = window as unknown as { __readyAt?: number };
+			new MutationObserver(() => {
+				const app = document.querySelector('[data-testid="app"]');
+				if (w.__readyAt === undefined && app?.getAttribute('data-capture') === 'live' && app.getAttribute('data-signaling') === 'open') {
+					w.__readyAt = performance.now();
+				}
+			}).observe(document, { subtree: true, attributes: true, childList: true });
+		});
 		const page = await context.newPage();
 		const loaded = new Set<string>();
 		page.on('request', (req) => {
@@ -415,10 +426,21 @@ describe('views', () => {
 		// Give workbox-window and every other start-up import the chance to show up.
 		await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 20_000 });
 		const beforeCall = [...loaded];
-		expect(beforeCall.filter((u) => !counted.has(u))).toEqual([]);
+		expect(beforeCall.filter((u) => !counted.has(u) && !warm.has(u))).toEqual([]);
 		for (const url of firstLoad) expect(beforeCall).toContain(url);
 		expect(model.onDemand.length).toBeGreaterThan(0);
 		for (const url of model.onDemand) expect(beforeCall).not.toContain(url);
+		// The warm-up (what a first call would wait for) loads, but only once the app is ready.
+		expect(model.warmStarts.length).toBeGreaterThan(0);
+		for (const url of model.warmStarts) expect(beforeCall).toContain(url);
+		const early = await page.evaluate((urls) => {
+			const readyAt = (window as unknown as { __readyAt: number }).__readyAt;
+			return performance
+				.getEntriesByType('resource')
+				.filter((r) => urls.includes(new URL(r.name).pathname) && r.startTime < readyAt)
+				.map((r) => `${new URL(r.name).pathname} at ${Math.round(r.startTime)} ms, ready at ${Math.round(readyAt)} ms`);
+		}, [...warm]);
+		expect(early).toEqual([]);
 
 		await page.getByTestId('qr').click();
 		await page.getByRole('dialog').locator('img').waitFor();

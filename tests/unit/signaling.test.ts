@@ -589,6 +589,8 @@ describe('signaling actors', () => {
 		const { fire } = manualTimeout();
 		fakeFetch(answer);
 		const running = outcome();
+		// Time runs out only after whatever the server answered has been read.
+		await new Promise((resolve) => setTimeout(resolve, 0));
 		fire();
 		const { config: got, error } = await running;
 		expect(got).toBeUndefined();
@@ -602,8 +604,38 @@ describe('signaling actors', () => {
 		const { fire } = manualTimeout();
 		fakeFetch(answer);
 		const running = outcome();
+		// Time runs out only after whatever the server answered has been read.
+		await new Promise((resolve) => setTimeout(resolve, 0));
 		fire();
 		expect((await running).config).toEqual({ ...remembered, cloud: false, source: 'remembered' });
+	});
+
+	test('the request src/app.html sent while the page parsed is used once; the next load fetches anew', async () => {
+		const requests = fakeFetch(async () => json({ ...served, port: 9999 }));
+		const page: { __camcallConfigRequest?: Promise<Response> } = { __camcallConfigRequest: Promise.resolve(json(served)) };
+		vi.stubGlobal('window', page);
+		expect((await outcome()).config).toEqual({ ...served, cloud: false, source: 'server' });
+		expect(requests).toHaveLength(0);
+		expect(page.__camcallConfigRequest).toBeUndefined();
+		expect(JSON.parse(storage.getItem('camcall.signaling')!)).toMatchObject({ port: 8080 });
+		expect((await outcome()).config).toMatchObject({ port: 9999, source: 'server' });
+		expect(requests).toHaveLength(1);
+	});
+
+	test('an early request that failed gives the remembered config; one that never answers times out', async () => {
+		remember();
+		vi.stubGlobal('window', { __camcallConfigRequest: Promise.reject(new TypeError('Failed to fetch')) });
+		expect((await outcome()).config).toEqual({ ...remembered, cloud: false, source: 'remembered' });
+
+		storage.items.clear();
+		const { fire } = manualTimeout();
+		const requests = fakeFetch(hang);
+		vi.stubGlobal('window', { __camcallConfigRequest: new Promise<Response>(() => {}) });
+		const running = outcome();
+		await new Promise((resolve) => setTimeout(resolve, 0));
+		fire();
+		expect((await running).error?.problem).toBe('timeout');
+		expect(requests).toHaveLength(0);
 	});
 
 	test('waits CONFIG_TIMEOUT_MS (5 s) for an answer', async () => {
