@@ -465,6 +465,7 @@ describe('the call machine’s code arrives after start', () => {
 	function lazy(outcome: () => 'load' | 'fail' | 'hold') {
 		let loads = 0;
 		let deliver: (() => void) | null = null;
+		const preparing = { started: 0, stopped: 0 };
 		const machine = sessionMachine.provide({
 			actors: {
 				permission: createMachine({}) as never,
@@ -476,14 +477,39 @@ describe('the call machine’s code arrives after start', () => {
 					const send = () => sendBack(result === 'fail' ? { type: 'call.machineFailed' } : { type: 'call.machineLoaded', machine: inertCall() });
 					if (result === 'hold') deliver = send;
 					else send();
+				}),
+				prepareCalls: fromCallback(() => {
+					preparing.started++;
+					return () => preparing.stopped++;
 				})
 			},
 			actions: { rejectBusy: () => {} }
 		});
 		const actor = createActor(machine).start();
 		actor.send({ type: 'signaling.peer', peer: { id: 'me-1', disconnected: false, destroyed: false } as unknown as Peer });
-		return { actor, loads: () => loads, deliver: () => deliver?.() };
+		return { actor, loads: () => loads, deliver: () => deliver?.(), preparing };
 	}
+
+	test('once its code is here, what the first call would wait for loads ahead of it (once, for the life of the session)', () => {
+		const t = lazy(() => 'hold');
+		t.actor.send({ type: 'call.prefetch' });
+		expect(t.preparing.started).toBe(0);
+		t.deliver();
+		expect(t.actor.getSnapshot().matches({ callCode: 'ready' })).toBe(true);
+		expect(t.preparing).toEqual({ started: 1, stopped: 0 });
+		t.actor.send({ type: 'call.dial', peerId: 'bob-1' });
+		t.actor.send({ type: 'call.prefetch' });
+		expect(t.preparing).toEqual({ started: 1, stopped: 0 });
+		t.actor.stop();
+		expect(t.preparing.stopped).toBe(1);
+	});
+
+	test('code that failed to load prepares nothing', () => {
+		const t = lazy(() => 'fail');
+		t.actor.send({ type: 'call.prefetch' });
+		expect(t.actor.getSnapshot().matches({ callCode: 'absent' })).toBe(true);
+		expect(t.preparing.started).toBe(0);
+	});
 
 	test('nothing loads at start; a prefetch loads it once; a dial and a call that came meanwhile are handled in order once it is here', () => {
 		const t = lazy(() => 'hold');
