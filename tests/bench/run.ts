@@ -3,13 +3,16 @@
  * embedded PeerServer over loopback with Chromium's fake cameras. Prints medians, p90 and the
  * ratio app/bare with a 95 % bootstrap interval over the alternating pairs. Not part of `npm test`: speed is measured here, never asserted in tests.
  *
- *   dial → far side's first remote frame   (requestVideoFrameCallback on the callee)
+ *   dial → far side's first remote frame   (requestVideoFrameCallback on the callee), once the
+ *     moment both pages are registered and once PAUSE_MS after both are ready
  *   flip → far side's first frame of the new camera (and the offers it took: must be 0)
  *   page load → registered with the PeerServer, and within it new Peer → open
+ *   repeat visit (the app from its service worker's cache) → camera's first frame, → registered
  *   soak: 50 dial/hang-up cycles; open pcs, live call tracks, JS heap growth after GC
  *   sizes: first-load and before-call JS (gzip), from the build
  *
- * Env: RUNS (default 20), FLIPS (default RUNS), SOAK (default 50); BENCH_TRACE=1 prints each
+ * Env: RUNS (default 20), FLIPS (default RUNS), SOAK (default 50), PAUSE_MS (default 1500: the
+ * pause before the second dial of each run); BENCH_TRACE=1 prints each
  * dial's timeline on the callee, BENCH_RAW=1 every sample.
  */
 import path from 'node:path';
@@ -20,6 +23,7 @@ import { instrumentWebRtc, launch, root, startServer, type Served } from '../bro
 const RUNS = Number(process.env.RUNS ?? 20);
 const SOAK = Number(process.env.SOAK ?? 50);
 const FLIPS = Number(process.env.FLIPS ?? RUNS);
+const PAUSE_MS = Number(process.env.PAUSE_MS ?? 1500);
 
 interface Client {
 	name: 'app' | 'bare';
@@ -206,6 +210,12 @@ function tapWhenShown(page: Page, selector: string, timeout = 10_000): Promise<n
 	);
 }
 
+/** Until the page's own camera preview is live. */
+async function cameraLive(page: Page, client: Client): Promise<void> {
+	const selector = client.name === 'app' ? '[data-testid=local-video]' : '#local-video';
+	await until(() => page.evaluate((sel) => !!(document.querySelector(sel) as HTMLVideoElement | null)?.srcObject, selector), 10_000, 'camera');
+}
+
 async function dialOnce(client: Client, a: Page, b: Page, bId: string): Promise<number> {
 	await a.fill(client.sel.dialInput, bId);
 	const before = await frameCount(b);
@@ -351,6 +361,69 @@ function row(label: string, app: number[], bare: number[]) {
 	return { app: x, bare: y, ratio, interval: [lo, hi] as const };
 }
 
+/**
+ * In the page, from navigation start (ms): the first frame of the local camera painted, and
+ * registered with the PeerServer. The same probe for both clients.
+ */
+function visitTimes(page: Page, client: Client): Promise<{ camera: number; registered: number }> {
+	return page.evaluate(
+		([local, name]) =>
+			new Promise<{ camera: number; registered: number }>((resolve) => {
+				let camera = 0;
+				let registered = 0;
+				let watching: HTMLVideoElement | null = null;
+				const tick = () => {
+					const open =
+						name === 'app'
+							? document.querySelector('[data-testid=app]')?.getAttribute('data-signaling') === 'open'
+							: document.body.dataset.signaling === 'open';
+					if (open && !registered) registered = performance.now();
+					const video = document.querySelector(local) as HTMLVideoElement | null;
+					if (video?.srcObject && video !== watching) {
+						watching = video;
+						video.requestVideoFrameCallback(() => (camera ||= performance.now()));
+					}
+					if (camera && registered) return resolve({ camera, registered });
+					requestAnimationFrame(tick);
+				};
+				tick();
+			}),
+		[client.name === 'app' ? '[data-testid=local-video]' : '#local-video', client.name] as const
+	);
+}
+
+/**
+ * Repeat visits: one page per client that has been opened once (the app's service worker
+ * installed and in control, the bare page's files in the HTTP cache, the ID saved), then
+ * navigated to again `runs` times, alternating; each visit's camera and registration times.
+ */
+async function repeatVisits(browser: Browser, server: Served, clients: Client[], runs: number) {
+	const times: Record<string, { camera: number[]; registered: number[] }> = {};
+	const pages = new Map<string, Page>();
+	for (const c of clients) {
+		times[c.name] = { camera: [], registered: [] };
+		const page = await openClient(browser, server, c);
+		if (c.name === 'app') {
+			await page.waitForFunction(() => navigator.serviceWorker?.controller !== null, null, { timeout: 30_000 });
+		}
+		pages.set(c.name, page);
+	}
+	for (let i = 0; i < runs + 1; i++) {
+		for (const c of clients) {
+			const page = pages.get(c.name)!;
+			await page.goto(server.url + c.path);
+			const t = await visitTimes(page, c);
+			// The first repeat warms the caches the way a second visit would; not counted.
+			if (i > 0) {
+				times[c.name].camera.push(t.camera);
+				times[c.name].registered.push(t.registered);
+			}
+		}
+	}
+	for (const page of pages.values()) await page.context().close();
+	return times;
+}
+
 async function heapUsed(page: Page): Promise<number> {
 	const cdp = await page.context().newCDPSession(page);
 	await cdp.send('HeapProfiler.collectGarbage');
@@ -388,7 +461,24 @@ async function main() {
 		const reg: Record<string, number[]> = { app: [], bare: [] };
 		const peerOpen: Record<string, number[]> = { app: [], bare: [] };
 		const dial: Record<string, number[]> = { app: [], bare: [] };
+		const dialLater: Record<string, number[]> = { app: [], bare: [] };
 		for (let i = 0; i < RUNS + 1; i++) {
+			// A dial the moment both pages are registered, and one a person could make: both
+			// pages ready (camera live, ID shown) and PAUSE_MS later, the time it takes to paste
+			// or scan an ID. The app loads what a call needs in that time; the bare page has
+			// nothing to load.
+			for (const c of clients) {
+				const a = await openClient(browser, server, c);
+				const b = await openClient(browser, server, c);
+				const bId = ((await b.textContent(c.sel.peerId)) ?? '').trim();
+				await cameraLive(a, c);
+				await cameraLive(b, c);
+				await a.waitForTimeout(PAUSE_MS);
+				const ms = await dialOnce(c, a, b, bId);
+				if (i > 0) dialLater[c.name].push(ms);
+				await a.context().close();
+				await b.context().close();
+			}
 			for (const c of clients) {
 				const a = await openClient(browser, server, c);
 				const b = await openClient(browser, server, c);
@@ -409,6 +499,8 @@ async function main() {
 				await b.context().close();
 			}
 		}
+
+		const repeat = await repeatVisits(browser, server, clients, RUNS);
 
 		const pairs = new Map<string, { a: Page; b: Page; bId: string }>();
 		for (const c of clients) {
@@ -441,7 +533,10 @@ async function main() {
 		const results = {
 			registration: row('page load → registered', reg.app, reg.bare),
 			peerOpen: row('new Peer → open (PeerJS alone)', peerOpen.app, peerOpen.bare),
-			dial: row('dial → far first frame', dial.app, dial.bare),
+			dial: row('dial at once → far first frame', dial.app, dial.bare),
+			dialLater: row(`dial ${PAUSE_MS / 1000} s after ready → far frame`, dialLater.app, dialLater.bare),
+			repeatCamera: row('repeat visit → camera live (frame)', repeat.app.camera, repeat.bare.camera),
+			repeatRegistered: row('repeat visit → registered', repeat.app.registered, repeat.bare.registered),
 			flip: FLIPS ? row('flip → far first new-camera frame', flip.app, flip.bare) : null
 		};
 		if (FLIPS) console.log(`offers during ${FLIPS * 3} flips per side: app ${extraOffers.app}, bare ${extraOffers.bare}`);

@@ -31,6 +31,7 @@ const conn = (serialization = 'raw') => {
 
 function openCaller(t: T) {
 	t.actor.send({ type: 'chat.connect' });
+	t.clock.increment(1000);
 	t.rec.back({ type: 'chat.opened' });
 	expect(t.value().link).toEqual({ linked: 'open' });
 }
@@ -42,6 +43,11 @@ describe('chat machine', () => {
 		t.actor.send({ type: 'chat.send', text: 'too early' });
 		expect(t.ctx().messages).toEqual([]);
 		t.actor.send({ type: 'chat.connect' });
+		// A moment after the call connects, so its first frames are not competing with it.
+		expect(t.value().link).toBe('settling');
+		t.clock.increment(999);
+		expect(t.rec.starts).toEqual([]);
+		t.clock.increment(1);
 		expect(t.value().link).toEqual({ linked: 'connecting' });
 		expect(t.rec.starts).toEqual([{ peer: null, remoteId: 'bob', callId: 'c1', conn: null }]);
 		t.actor.send({ type: 'chat.send', text: 'still too early' });
@@ -180,6 +186,7 @@ describe('chat machine', () => {
 		expect(t.value().link).toBe('waiting');
 		// The call connects again (a re-dial): a fresh start.
 		t.actor.send({ type: 'chat.connect' });
+		t.clock.increment(1000);
 		t.rec.back({ type: 'chat.opened' });
 		expect(t.ctx().retries).toBe(0);
 	});
@@ -256,8 +263,10 @@ describe('the chat link (actors/chat.ts) over a fake DataConnection', () => {
 		const c = fakeConn();
 		const connects: unknown[] = [];
 		const peer = { destroyed: false, connect: (to: string, o: unknown) => (connects.push([to, o]), c) };
-		const actor = createActor(chatMachine, { input: { peer: peer as never, direction: 'outgoing', remoteId: 'bob', callId: 'c1' } }).start();
+		const clock = new SimulatedClock();
+		const actor = createActor(chatMachine, { input: { peer: peer as never, direction: 'outgoing', remoteId: 'bob', callId: 'c1' }, clock }).start();
 		actor.send({ type: 'chat.connect' });
+		clock.increment(1000);
 		expect(connects).toEqual([['bob', { metadata: { chat: { callId: 'c1' } }, serialization: 'raw', reliable: true }]]);
 		c.open = true;
 		c.fire('open');
@@ -275,12 +284,15 @@ describe('the chat link (actors/chat.ts) over a fake DataConnection', () => {
 	});
 
 	test('no Peer, or connect throws: closed at once, nothing thrown', () => {
-		const actor = createActor(chatMachine, { input: { peer: null, direction: 'outgoing', remoteId: 'bob', callId: 'c1' } }).start();
+		const clock = new SimulatedClock();
+		const actor = createActor(chatMachine, { input: { peer: null, direction: 'outgoing', remoteId: 'bob', callId: 'c1' }, clock }).start();
 		actor.send({ type: 'chat.connect' });
+		clock.increment(1000);
 		expect(actor.getSnapshot().value).toEqual({ link: 'retrying', panel: 'collapsed' });
 		const throwing = { destroyed: false, connect: () => { throw new Error('x'); } };
-		const b = createActor(chatMachine, { input: { peer: throwing as never, direction: 'outgoing', remoteId: 'bob', callId: 'c1' } }).start();
-		expect(() => b.send({ type: 'chat.connect' })).not.toThrow();
+		const b = createActor(chatMachine, { input: { peer: throwing as never, direction: 'outgoing', remoteId: 'bob', callId: 'c1' }, clock }).start();
+		b.send({ type: 'chat.connect' });
+		expect(() => clock.increment(1000)).not.toThrow();
 	});
 
 	test('an accepted incoming connection that is already open counts as opened', () => {
