@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseIceServers, serve } from './app.js';
 import { redactUrl } from './signaling/cluster.js';
 import { needsPrecompress, precompress } from './precompress.js';
+import { writePreload } from './preload.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const buildDir = path.join(root, 'build');
@@ -38,6 +39,8 @@ function buildIfNeeded() {
 		// app that never registers its service worker).
 		const result = spawnSync(process.execPath, [vite, 'build'], { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
 		if (result.status !== 0) process.exit(result.status ?? 1);
+		// As `npm run build` does: index.html preloads the PeerJS chunk (preload.js).
+		writePreload(buildDir, path.join(root, '.svelte-kit', 'output', 'client', '.vite', 'manifest.json'));
 	}
 	// A bare `vite build` leaves no compressed files: make them once here rather than at every start.
 	if (needsPrecompress(buildDir)) {
