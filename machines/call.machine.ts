@@ -9,11 +9,11 @@ import { ring, ringBack } from './actors/alert';
 import { cleanName } from './actors/profile';
 import { mediaSession, wakeLock, type CallControlsState } from './actors/device';
 import { callExtras, deviceCertificate, type ExtrasEvent } from './actors/call-extras';
+import type { safetyMachine } from './safety.machine';
+import type { chatMachine } from './chat.machine';
 
 /** For the session: loads what the first call would wait for (actors/call-extras.ts). */
 export { prepareCalls } from './actors/call-extras';
-import type { safetyMachine } from './safety.machine';
-import type { chatMachine } from './chat.machine';
 
 export interface CallInput {
 	direction: 'outgoing' | 'incoming';

@@ -43,6 +43,8 @@ function loadCertificate(): Promise<RTCCertificate | null> {
  * call machine's code is in (after the camera and the ID), when the page is idle.
  */
 export function prepareCalls(): () => void {
+	// One line, also in src/routes/+layout.svelte: shared, it became a file of its own, and one
+	// more request on a first visit (wire.test.ts) costs more than the line.
 	const whenIdle = typeof requestIdleCallback === 'function' ? requestIdleCallback : (run: () => void) => setTimeout(run, 0);
 	let stopped = false;
 	whenIdle(() => {
