@@ -21,6 +21,8 @@ export type CaptureFailureReason =
 	| 'unsupported-constraint'
 	/** No navigator.mediaDevices (plain http on a LAN address) or SecurityError. */
 	| 'insecure-context'
+	/** A secure page in a browser with no camera API for web pages at all. */
+	| 'no-camera-api'
 	/** AbortError: the device failed to start for a reason the browser would not say. */
 	| 'aborted'
 	/** The live track ended by itself: unplugged, permission revoked, OS took it. */
@@ -38,6 +40,7 @@ export const captureMessages: Record<CaptureFailureReason, string> = {
 	'unsupported-constraint': 'This camera cannot provide a picture in any format the app asked for.',
 	'insecure-context':
 		'The camera needs a secure connection (https or localhost). Open the app through its https address.',
+	'no-camera-api': 'This browser does not let web apps use a camera.',
 	aborted: 'The camera failed to start. Try again.',
 	'track-ended': 'The camera stopped (it was unplugged or access was revoked).',
 	'flip-failed': 'Could not switch cameras; back to the previous one.',
@@ -112,7 +115,7 @@ export const signalingMessages: Record<SignalingFailureReason, string> = {
 	'socket-error': 'The connection to the signaling server failed. Retrying…',
 	'socket-closed': 'The signaling server closed the connection. Retrying…',
 	disconnected: 'Disconnected from the signaling server. Retrying…',
-	'browser-incompatible': 'This browser does not support WebRTC calls.',
+	'browser-incompatible': 'This browser cannot make calls (no WebRTC). Camera and photos still work.',
 	'ssl-unavailable': 'The signaling server needs a secure connection that is not available.',
 	webrtc: 'A WebRTC error occurred.',
 	unknown: 'Signaling failed.'

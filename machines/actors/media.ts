@@ -4,6 +4,7 @@
  */
 import { fromCallback, fromPromise } from 'xstate';
 import { cameraControls, type CameraControls } from './camera-caps';
+import { isOverconstrained } from '../errors';
 
 export type Facing = 'user' | 'environment';
 export type PermissionValue = 'granted' | 'denied' | 'prompt';
@@ -105,11 +106,26 @@ export async function listCameras(): Promise<CameraDevice[]> {
 		.map((d, i) => ({ deviceId: d.deviceId, label: d.label || `Camera ${i + 1}` }));
 }
 
+/**
+ * WebKit (Safari's engine) answers a device with no camera at all with OverconstrainedError
+ * ("Invalid constraint"), even for `{ video: true }`, not NotFoundError: when the device lists
+ * no video input, that is what it means, and the person is told there is no camera instead of
+ * that the camera cannot make a picture. Any other rejection passes through unchanged.
+ */
+export async function explainRefusal(err: unknown, devices: Pick<MediaDevices, 'enumerateDevices'>): Promise<unknown> {
+	if (!isOverconstrained(err)) return err;
+	const listed = await devices.enumerateDevices().catch(() => null);
+	if (listed && !listed.some((d) => d.kind === 'videoinput')) return new DOMException('No camera is connected', 'NotFoundError');
+	return err;
+}
+
 /** Opens the camera, video only: the preview must not light the microphone indicator. */
 export const openCamera = fromPromise<OpenCameraOutput, OpenCameraInput>(async ({ input }) => {
 	const devices = mediaDevices();
 	input.previous?.getVideoTracks().forEach((t) => t.stop());
-	const stream = await devices.getUserMedia({ video: videoConstraints(input), audio: false });
+	const stream = await devices.getUserMedia({ video: videoConstraints(input), audio: false }).catch(async (err: unknown) => {
+		throw await explainRefusal(err, devices);
+	});
 	const track = stream.getVideoTracks()[0];
 	const info = describe(track, input.facing);
 	return { stream, info, devices: await listCameras().catch(() => []) };

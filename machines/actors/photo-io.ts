@@ -9,6 +9,7 @@ import { extensionOf, sniffImage, type ImageType } from './image-sniff';
 import { leftInTrash, rememberTrash } from './photo-trash';
 import { fillLightFor } from './camera-tuning';
 import { closeQuietly } from './connection';
+import { errorName } from '../errors';
 import type {
 	PhotoRecord,
 	ReceiveEvent,
@@ -317,8 +318,68 @@ export async function loadPhotos(): Promise<PhotoRecord[]> {
 	// Deleted in an undo window the page did not outlive: removed now.
 	for (const id of leftInTrash()) await deletePhoto({ id });
 	rememberTrash([]);
-	const all = await transact<PhotoRecord[]>('readonly', (store) => store.getAll() as IDBRequest<PhotoRecord[]>);
-	return all.sort((a, b) => b.takenAt - a.takenAt);
+	const all = await transact<unknown[]>('readonly', (store) => store.getAll());
+	return all
+		.map(fromStored)
+		.filter((r): r is PhotoRecord => r !== null)
+		.sort((a, b) => b.takenAt - a.takenAt);
+}
+
+// ---- Two stored forms: Blobs, or their bytes where the engine refuses Blobs ----
+//
+// WebKit's IndexedDB can refuse a Blob (WebKitGTK always; Safari in private browsing, and in
+// some iOS versions): the transaction aborts with UnknownError ("Error preparing Blob/File
+// data to be stored in object store"); other engines have said DataCloneError. The photo is
+// then stored as an ArrayBuffer with its type (the record keeps `type`), and both forms read
+// back as Blobs. A full disk (QuotaExceededError) is no such refusal and still says so.
+
+/** A photo record as IndexedDB holds it: `blob` and `thumb` as Blobs or as their bytes. */
+export interface StoredPhoto extends Omit<PhotoRecord, 'blob' | 'thumb'> {
+	blob: Blob | ArrayBuffer;
+	thumb: Blob | ArrayBuffer | null;
+}
+
+/** Whether a failed write is the engine refusing Blobs (worth trying the bytes form). */
+export function blobRefused(err: unknown): boolean {
+	const name = errorName(err);
+	return name === 'UnknownError' || name === 'DataCloneError';
+}
+
+/** The bytes form of a record: what an engine that refuses Blobs can store. */
+export async function asBytes(record: PhotoRecord): Promise<StoredPhoto> {
+	return { ...record, blob: await record.blob.arrayBuffer(), thumb: record.thumb ? await record.thumb.arrayBuffer() : null };
+}
+
+const isBlob = (v: unknown): v is Blob => typeof Blob !== 'undefined' && v instanceof Blob;
+const isBytes = (v: unknown): v is ArrayBuffer => v instanceof ArrayBuffer;
+
+/** A stored record read back with Blobs, whichever form it was stored in; null for a record
+ * that holds neither (written by something else, or damaged): it is left out of the gallery. */
+export function fromStored(value: unknown): PhotoRecord | null {
+	if (!value || typeof value !== 'object') return null;
+	const stored = value as StoredPhoto;
+	if (typeof stored.id !== 'string' || typeof stored.type !== 'string') return null;
+	const blob = isBlob(stored.blob) ? stored.blob : isBytes(stored.blob) ? new Blob([stored.blob], { type: stored.type }) : null;
+	if (!blob) return null;
+	const thumb = isBlob(stored.thumb) ? stored.thumb : isBytes(stored.thumb) ? new Blob([stored.thumb], { type: 'image/jpeg' }) : null;
+	return { ...stored, blob, thumb };
+}
+
+/** Once the engine has refused a Blob, later photos go straight to the bytes form. */
+let storeBytes = false;
+
+async function putPhoto(record: PhotoRecord): Promise<void> {
+	if (!storeBytes) {
+		try {
+			await transact('readwrite', (store) => store.put(record));
+			return;
+		} catch (err) {
+			if (!blobRefused(err)) throw err;
+			storeBytes = true;
+		}
+	}
+	const stored = await asBytes(record);
+	await transact('readwrite', (store) => store.put(stored));
 }
 
 let persistAsked = false;
@@ -342,7 +403,7 @@ export async function savePhoto(input: SavePhotoInput): Promise<PhotoRecord> {
 		from: input.from,
 		method: input.method
 	};
-	await transact('readwrite', (store) => store.put(record));
+	await putPhoto(record);
 	if (!persistAsked && typeof navigator !== 'undefined' && navigator.storage?.persist) {
 		// Ask once that the browser not evict the gallery under storage pressure.
 		persistAsked = true;

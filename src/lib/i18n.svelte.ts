@@ -63,6 +63,7 @@ const en = {
 	'state.signaling.disconnected': 'Offline, retrying',
 	'state.signaling.reconnecting': 'Reconnecting…',
 	'state.signaling.failed': 'Signaling failed',
+	'state.signaling.unavailable': 'Calls unavailable',
 	'state.call.idle': 'No call.',
 	'state.call.calling': 'Calling {id}…',
 	'state.call.ringing': 'Incoming call from {id}.',
