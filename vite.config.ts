@@ -1,9 +1,50 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { sveltekit } from '@sveltejs/kit/vite';
 import { SvelteKitPWA } from '@vite-pwa/sveltekit';
+import type { Plugin } from 'vite';
 import { defineConfig } from 'vitest/config';
+
+const machineFile = /[\\/]machines[\\/][^\\/]+\.machine\.ts$/;
+
+/**
+ * The machines' `description` strings stay out of what phones download and come to /inspect
+ * as `virtual:machine-docs` (src/lib/inspector/docs.ts says why). The docs are read from the
+ * machine definitions themselves, imported here under Node (tsx), as the chart reads them.
+ */
+function machineDocs(): Plugin {
+	const id = 'virtual:machine-docs';
+	// Imported under Node with tsx (a static import of a .ts file here needs an extension
+	// that svelte-check refuses).
+	const from = pathToFileURL(path.resolve(import.meta.dirname, 'package.json')).href;
+	const load = async (file: string) => (await import('tsx/esm/api')).tsImport(file, from);
+	return {
+		name: 'camcall:machine-docs',
+		resolveId: (source) => (source === id ? `\0${id}` : null),
+		async load(resolved) {
+			if (resolved !== `\0${id}`) return null;
+			const model = await load('./src/lib/inspector/model.ts');
+			const { docsOf } = await load('./src/lib/inspector/docs.ts');
+			const [session, call, photo, safety, chat] = await Promise.all(
+				['session', 'call', 'photo', 'safety', 'chat'].map((name) => load(`./machines/${name}.machine.ts`))
+			);
+			const machines = model.collectMachines(session.sessionMachine, call.callMachine, photo.photoMachine, safety.safetyMachine, chat.chatMachine);
+			return `export default ${JSON.stringify(docsOf(machines.map(model.chartModel)))};`;
+		},
+		async generateBundle(_options, bundle) {
+			// The client's chunks, once minified; the server build keeps its descriptions.
+			if (this.environment?.name !== 'client') return;
+			const { stripDescriptions } = await load('./src/lib/inspector/strip-docs.ts');
+			for (const file of Object.values(bundle)) {
+				if (file.type === 'chunk' && file.moduleIds.some((m) => machineFile.test(m))) file.code = stripDescriptions(file.code);
+			}
+		}
+	};
+}
 
 export default defineConfig({
 	plugins: [
+		machineDocs(),
 		sveltekit(),
 		SvelteKitPWA({
 			// workbox-window registers the worker ourselves (src/lib/pwa.ts) in production only,

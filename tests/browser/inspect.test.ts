@@ -87,6 +87,44 @@ describe('/inspect', () => {
 		}
 	});
 
+	it("shows every state's and transition's description, which the call screen's download does not carry", async () => {
+		const page = await newPage();
+		try {
+			// Every script the call screen loads on a first visit, camera and ID ready.
+			const scripts: Promise<string>[] = [];
+			page.on('response', (r) => {
+				if (r.url().endsWith('.js')) scripts.push(r.text().catch(() => ''));
+			});
+			await page.goto(`${server.url}/`);
+			await waitForState(page, 'signaling', 'open');
+			await waitForState(page, 'capture', 'live');
+			await page.waitForTimeout(1500); // the warm-up, once idle
+			const shipped = (await Promise.all(scripts)).join('\n');
+			const described = models.flatMap((m) => [...m.nodes, ...m.edges].filter((x) => x.description).map((x) => ({ id: m.id, x })));
+			expect(described.length).toBeGreaterThan(100);
+			// A description's text is nowhere in them (its first 40 characters).
+			const leaked = described.filter(({ x }) => shipped.includes(x.description!.slice(0, 40)));
+			expect(leaked.map(({ x }) => x.description)).toEqual([]);
+
+			await page.goto(`${server.url}/inspect`);
+			await page.locator('[data-testid="statechart"][data-machine="photo"]').waitFor();
+			for (const model of models) {
+				const chart = page.locator(`[data-testid="statechart"][data-machine="${model.id}"]`);
+				const nodeText = await chart.locator('[data-state-node]').evaluateAll((els) =>
+					Object.fromEntries(els.map((el) => [el.getAttribute('data-state-node'), [...el.querySelectorAll('text.desc')].map((t) => t.textContent).join(' ')]))
+				);
+				const edgeText = await chart.locator('[data-transition]').evaluateAll((els) =>
+					Object.fromEntries(els.map((el) => [el.getAttribute('data-transition'), [...el.querySelectorAll('text.edesc')].map((t) => t.textContent).join(' ')]))
+				);
+				const words = (text: string | null) => (text ?? '').split(/\s+/).filter(Boolean).join(' ');
+				for (const node of model.nodes.slice(1)) expect(words(nodeText[node.path]), `${model.id} ${node.path}`).toBe(words(node.description));
+				for (const edge of model.edges) expect(words(edgeText[edge.key]), `${model.id} ${edge.key}`).toBe(words(edge.description));
+			}
+		} finally {
+			await page.context().close();
+		}
+	});
+
 	it('follows the camera, logs a flip made on the call screen, and keeps the session alive', async () => {
 		const page = await newPage();
 		try {
