@@ -108,13 +108,20 @@ if (!runs) {
 }
 
 describe.skipIf(!runs)('Firefox ESR with Chromium', () => {
+	// Firefox starts while the fixture starts the server and Chromium (hooks run one by one).
+	let launching: Promise<FirefoxBrowser>;
+	beforeAll(() => {
+		launching = ff.launchFirefox();
+		launching.catch(() => {}); // reported by the await below, not as an unhandled rejection
+	});
 	const env = serverAndBrowser();
 	let firefox: FirefoxBrowser;
 	beforeAll(async () => {
-		firefox = await ff.launchFirefox();
+		firefox = await launching;
 	});
 	afterAll(async () => {
-		await firefox?.close();
+		// Closed even when another hook failed before it was awaited.
+		await (await launching?.catch(() => undefined))?.close();
 	});
 
 	async function pair(): Promise<{ chromium: Side; firefox: Side }> {
@@ -152,6 +159,10 @@ describe.skipIf(!runs)('Firefox ESR with Chromium', () => {
 			);
 			expect(trackWidth).toBeGreaterThan(0);
 			await ff.tap(page, 'shutter');
+			// Saved: its thumbnail sits by the shutter (else say what the app said).
+			await page.waitForSelector('[data-testid="last-photo"]', { timeout: 15_000 }).catch(async (err) => {
+				throw new Error(`No photo saved; the app says: "${await ff.textOf(page, 'error')}"`, { cause: err });
+			});
 			await ff.tap(page, 'gallery-link');
 			await page.waitForFunction(() => location.pathname === '/gallery');
 			await page.waitForSelector('[data-testid="photo"]');

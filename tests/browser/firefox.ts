@@ -27,12 +27,12 @@ export function firefoxTestsRun(): boolean {
 
 /** The preferences the tests need, and why each one. */
 export const firefoxPrefs: Record<string, unknown> = {
-	// A fake camera and microphone (a test pattern and a tone), granted without a prompt.
+	// A fake camera (640×480) and microphone (a tone), opened without a prompt.
 	'media.navigator.streams.fake': true,
 	'media.navigator.permission.disabled': true
 	// No ICE prefs: Firefox keeps hiding its host addresses behind mDNS names, as it does for
 	// real users; Chromium pairs with it through the peer-reflexive candidates Firefox's
-	// connectivity checks reveal (measured: host 192.0.2.2 → prflx on the Chromium side).
+	// connectivity checks reveal (measured: Chromium's selected pair is host → prflx).
 	// media.peerconnection.ice.loopback does not help where a machine has loopback only:
 	// neither engine gathers a candidate there (the Chromium tests need an interface too).
 };
@@ -102,9 +102,9 @@ export async function dialId(from: Page, to: string): Promise<void> {
 
 /**
  * A phone-sized, WebRTC-instrumented app page in a context of its own (its own storage, so its
- * own ID), with its camera live and signaling open. Firefox's Permissions API says `prompt`
- * for the camera (the fake-media prefs skip only the prompt itself), so this taps
- * camera-start, as a person does on a first visit.
+ * own ID), with its camera live and signaling open. Firefox's Permissions API answers `prompt`
+ * for the camera under the fake-media prefs, before getUserMedia and after it (they skip the
+ * prompt; they grant nothing), so this taps camera-start, as a person does on a first visit.
  */
 export async function openAppPage(browser: Browser, url: string): Promise<Page> {
 	const context = await browser.createBrowserContext();
