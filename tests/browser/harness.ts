@@ -43,6 +43,16 @@ export async function startServer(options: ServerOptions = {}): Promise<Served> 
 	return serve({ buildDir, host: '127.0.0.1', iceServers: [], ...options, port: options.port ?? 0 });
 }
 
+/**
+ * Set (and not `0`/`false`) on CI: .ci/run exports CI=1 and installs what the tests need, so a
+ * missing coturn, Firefox or WebKit fails its tests there instead of skipping them (turn.ts,
+ * firefox.ts, webkit.ts).
+ */
+export function onCi(): boolean {
+	const ci = process.env.CI?.trim().toLowerCase();
+	return !!ci && ci !== '0' && ci !== 'false';
+}
+
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export interface LaunchOptions {
@@ -95,16 +105,22 @@ export function takeCspViolations(): string[] {
  * Contexts from launch() are watched already; persistent contexts need this call.
  */
 export async function watchCsp(context: BrowserContext): Promise<void> {
-	await context.addInitScript(() => {
-		document.addEventListener('securitypolicyviolation', (e) => {
-			console.error(`CSP violation: ${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber} ${e.sample}`);
-		});
-	});
+	await context.addInitScript(logCspViolations);
 	context.on('console', (message) => {
-		if (message.type() === 'error' && /Content.Security.Policy|CSP violation/i.test(message.text())) {
-			cspViolations.push(`${message.location().url}: ${message.text()}`);
-		}
+		if (message.type() === 'error') noteCspViolation(message.text(), message.location().url);
 	});
+}
+
+/** Init script: the page logs each CSP violation it sees as a console error. */
+export const logCspViolations = () => {
+	document.addEventListener('securitypolicyviolation', (e) => {
+		console.error(`CSP violation: ${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber} ${e.sample}`);
+	});
+};
+
+/** Records a console error for takeCspViolations when it reports a CSP violation (any engine). */
+export function noteCspViolation(text: string, where: string): void {
+	if (/Content.Security.Policy|CSP violation/i.test(text)) cspViolations.push(`${where}: ${text}`);
 }
 
 /**
@@ -146,17 +162,24 @@ export function app(page: Page) {
 	return page.locator('[data-testid="app"]');
 }
 
+/**
+ * What the in-page helpers below need of a page: Playwright's Page fits as it is; a Puppeteer
+ * page (Firefox, tests/browser/firefox.ts) through a one-line adapter.
+ */
+export interface PageLike {
+	evaluate<A, R>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
+}
+
+/** In page: whether the root element's data-<attr> is one of `list`. */
+export const appStateIn = ([attr, list]: readonly [string, readonly string[]]): boolean => {
+	const el = document.querySelector('[data-testid="app"]');
+	return !!el && list.includes(el.getAttribute(`data-${attr}`) ?? '');
+};
+
 /** Waits until the root element's data-<name> equals one of `values`. */
 export async function waitForState(page: Page, name: string, values: string | string[], timeout = 15_000) {
 	const wanted = Array.isArray(values) ? values : [values];
-	await page.waitForFunction(
-		([attr, list]) => {
-			const el = document.querySelector('[data-testid="app"]');
-			return !!el && (list as string[]).includes(el.getAttribute(`data-${attr}`) ?? '');
-		},
-		[name, wanted] as const,
-		{ timeout }
-	);
+	await page.waitForFunction(appStateIn, [name, wanted] as const, { timeout });
 }
 
 export async function stateOf(page: Page, name: string): Promise<string | null> {
@@ -164,7 +187,7 @@ export async function stateOf(page: Page, name: string): Promise<string | null> 
 }
 
 /** Resolves when the video element decodes new frames (requestVideoFrameCallback twice). */
-export async function decodesFrames(page: Page, testid: string, timeout = 10_000): Promise<boolean> {
+export async function decodesFrames(page: PageLike, testid: string, timeout = 10_000): Promise<boolean> {
 	return page.evaluate(
 		([id, ms]) =>
 			new Promise<boolean>((resolve) => {
@@ -230,13 +253,35 @@ export const instrumentWebRtc = () => {
 	}
 };
 
-export async function openPcs(page: Page): Promise<number> {
+export async function openPcs(page: PageLike): Promise<number> {
 	return page.evaluate(
-		() => (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((pc) => pc.signalingState !== 'closed').length
+		() => (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((pc) => pc.signalingState !== 'closed').length,
+		null
 	);
 }
 
-export async function liveTracks(page: Page, kind?: 'audio' | 'video'): Promise<number> {
+/**
+ * Inbound media by the RTCPeerConnections' own stats (instrumentWebRtc), summed over the open
+ * ones: video frames decoded and audio packets received. Two readings a moment apart tell
+ * whether media is arriving, in any engine.
+ */
+export async function inboundMedia(page: PageLike): Promise<{ framesDecoded: number; audioPackets: number }> {
+	return page.evaluate(async () => {
+		const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((pc) => pc.signalingState !== 'closed');
+		let framesDecoded = 0;
+		let audioPackets = 0;
+		for (const pc of pcs) {
+			(await pc.getStats()).forEach((s: { type: string; kind?: string; framesDecoded?: number; packetsReceived?: number }) => {
+				if (s.type !== 'inbound-rtp') return;
+				if (s.kind === 'video') framesDecoded += s.framesDecoded ?? 0;
+				if (s.kind === 'audio') audioPackets += s.packetsReceived ?? 0;
+			});
+		}
+		return { framesDecoded, audioPackets };
+	}, null);
+}
+
+export async function liveTracks(page: PageLike, kind?: 'audio' | 'video'): Promise<number> {
 	return page.evaluate(
 		(k) =>
 			(window as unknown as { __gum: MediaStreamTrack[] }).__gum.filter(

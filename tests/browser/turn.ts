@@ -9,17 +9,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { onCi } from './harness';
 
 export const turnserverPath = process.env.TURNSERVER_PATH ?? '/usr/bin/turnserver';
 
 export function turnAvailable(): boolean {
 	return fs.existsSync(turnserverPath);
-}
-
-/** Set (and not `0`/`false`) on CI: .ci/run exports CI=1 and installs coturn. */
-function onCi(): boolean {
-	const ci = process.env.CI?.trim().toLowerCase();
-	return !!ci && ci !== '0' && ci !== 'false';
 }
 
 /**

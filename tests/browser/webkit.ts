@@ -13,6 +13,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import { onCi } from './harness';
 
 export const webkitDriverPath = process.env.WEBKIT_DRIVER_PATH ?? '/usr/bin/WebKitWebDriver';
 export const miniBrowserPath =
@@ -36,7 +37,7 @@ export function webkitMissing(): string | null {
 /** On CI a missing engine is an error; locally, a reason to skip. */
 export const skipWebkit = (() => {
 	const why = webkitMissing();
-	if (why && process.env.CI) throw new Error(`${why}: .ci/run installs them.`);
+	if (why && onCi()) throw new Error(`${why}: .ci/run installs them.`);
 	if (why) console.warn(`Skipping WebKit tests: ${why}`);
 	return why !== null;
 })();
