@@ -115,7 +115,7 @@ export const signalingMessages: Record<SignalingFailureReason, string> = {
 	'socket-error': 'The connection to the signaling server failed. Retrying…',
 	'socket-closed': 'The signaling server closed the connection. Retrying…',
 	disconnected: 'Disconnected from the signaling server. Retrying…',
-	'browser-incompatible': 'This browser cannot make calls (no WebRTC). Camera and photos still work.',
+	'browser-incompatible': 'This browser cannot make calls: it has no WebRTC.',
 	'ssl-unavailable': 'The signaling server needs a secure connection that is not available.',
 	webrtc: 'A WebRTC error occurred.',
 	unknown: 'Signaling failed.'

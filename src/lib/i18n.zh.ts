@@ -98,7 +98,7 @@ export const zhReasons: Record<string, string> = {
 	'signaling.socket-error': '与信令服务器的连接失败，正在重试…',
 	'signaling.socket-closed': '信令服务器关闭了连接，正在重试…',
 	'signaling.disconnected': '已与信令服务器断开，正在重试…',
-	'signaling.browser-incompatible': '此浏览器无法通话（不支持 WebRTC）。相机和照片仍可使用。',
+	'signaling.browser-incompatible': '此浏览器无法通话：它不支持 WebRTC。',
 	'signaling.ssl-unavailable': '信令服务器需要安全连接，但当前不可用。',
 	'signaling.webrtc': '发生了 WebRTC 错误。',
 	'signaling.unknown': '信令失败。',

@@ -119,7 +119,7 @@ describe.skipIf(skipWebkit)('WebKit (the iOS engine) with mock cameras', () => {
 		try {
 			await page.waitForState('signaling', 'failed');
 			expect(await page.run(`return typeof RTCPeerConnection`)).toBe('undefined');
-			const message = 'This browser cannot make calls (no WebRTC).';
+			const message = 'This browser cannot make calls: it has no WebRTC.';
 			await page.poll(() => page.textOf('error'), (t) => t.includes(message), 'the calls-unavailable message');
 			const topbar = await page.run<string>(`return document.querySelector('header').innerText`);
 			expect(topbar).toContain('Calls unavailable');
@@ -161,6 +161,8 @@ describe.skipIf(skipWebkit)('WebKit (the iOS engine) with mock cameras', () => {
 				'the no-camera-API message'
 			);
 			expect(await page.stateOf('capture')).toBe('idle');
+			// No "tap to turn on your camera" under a button that cannot.
+			expect(await page.textOf('app')).not.toContain('Tap to turn on your camera');
 		} finally {
 			await page.close();
 		}
