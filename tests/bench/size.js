@@ -68,8 +68,8 @@ export const ON_DEMAND = [
  */
 export const WARM_UP = [
 	{
-		module: /machines\/(safety\.machine|chat\.machine|actors\/(certificate|alert-io))\.ts|src\/lib\/components\/(IncomingCall|CallScreen)\.svelte/,
-		why: "what a first call or ring would wait for: this device's certificate, the safety code and chat machines, the ring, the incoming sheet and the call layer"
+		module: /machines\/(safety\.machine|chat\.machine|actors\/(certificate|alert-io|microphone-io))\.ts|src\/lib\/components\/(IncomingCall|CallScreen)\.svelte/,
+		why: "what a first call or ring would wait for: this device's certificate, the safety code and chat machines, the ring, the microphone's work, the incoming sheet and the call layer"
 	}
 ];
 
