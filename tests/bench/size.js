@@ -42,6 +42,7 @@ export const ON_DEMAND = [
 	{ module: /src\/lib\/components\/InfoSheet\.svelte/, why: 'camera and call details: the info button' },
 	{ module: /src\/lib\/components\/IdEditor\.svelte/, why: 'choosing your own ID: the Change button' },
 	{ module: /src\/lib\/components\/CameraBlockedHelp\.svelte/, why: 'steps to unblock the camera: only when it is blocked' },
+	{ module: /src\/lib\/components\/InstallHint\.svelte/, why: 'how to install, and why: only in iOS Safari before the app is installed' },
 	{
 		module: /machines\/actors\/(safety-code|verified|chat)\.ts|src\/lib\/components\/(SafetyCode|Chat)\.svelte/,
 		why: 'a call that connects: its safety code, the verified codes and the chat'
