@@ -25,9 +25,9 @@ import {
  *   stays on even when the page is hidden), or there is none.
  * - `camera.micOpening`: from the session: a call is opening its microphone. On iOS that
  *   request can end the preview's track (on WebKit the call asks for the camera with it).
- * - `camera.micOpened { stream }`: that request is over (or the call ended first); `stream`: the
- *   camera stream the call sends now. A new one (WebKit: the camera reopened with the
- *   microphone) is this machine's to keep from now on.
+ * - `call.micOpened { stream }`: the call's report, passed on by the session: that request is
+ *   over (or the call ended first); `stream`: the camera stream the call sends now. A new one
+ *   (WebKit: the camera reopened with the microphone) is this machine's to keep from now on.
  * - `page.hidden` / `page.visible` (PageEvent): the page went to the background or came back.
  *   Outside a call a hidden page releases the camera (`idle.suspended`) and reopens it once
  *   visible: a camera left on in the background is a privacy leak and drains the battery.
@@ -41,7 +41,7 @@ export type CaptureEvent =
 	| { type: 'camera.devices'; devices: CameraDevice[] }
 	| { type: 'camera.inCall'; inCall: boolean }
 	| { type: 'camera.micOpening' }
-	| { type: 'camera.micOpened'; stream: MediaStream | null }
+	| { type: 'call.micOpened'; stream: MediaStream | null }
 	| PageEvent;
 
 export interface CaptureContext {
@@ -67,7 +67,7 @@ export interface CaptureContext {
 	inCall: boolean;
 }
 
-type MicOpened = Extract<CaptureEvent, { type: 'camera.micOpened' }>;
+type MicOpened = Extract<CaptureEvent, { type: 'call.micOpened' }>;
 
 /** A camera as the capture machine asks for it. */
 export interface CameraRequest {
@@ -114,10 +114,8 @@ export const captureMachine = setup({
 		/** Hidden outside a call: the camera is not needed. */
 		backgrounded: ({ context }) => context.hidden && !context.inCall,
 		visible: ({ context }) => !context.hidden,
-		handedOver: ({ context, event }) => {
-			const { stream } = event as MicOpened;
-			return !!stream && stream !== context.stream;
-		},
+		// Only reported while this machine waits, with its own stream or a live reopened one.
+		handedOver: ({ context, event }) => (event as MicOpened).stream !== context.stream,
 		overconstrainedFirstTime: ({ context, event }) =>
 			!context.relaxed && isOverconstrained((event as { error?: unknown }).error)
 	},
@@ -190,7 +188,7 @@ export const captureMachine = setup({
 		'page.hidden': { actions: assign({ hidden: true }) },
 		'page.visible': { actions: assign({ hidden: false }) },
 		'camera.inCall': { actions: assign({ inCall: ({ event }) => event.inCall }) },
-		'camera.micOpened': { actions: 'refuseCamera' }
+		'call.micOpened': { actions: 'refuseCamera' }
 	},
 	initial: 'idle',
 	states: {
@@ -293,7 +291,7 @@ export const captureMachine = setup({
 				// request's outcome (a camera reopened with it, or none: reopen this one).
 				awaitingMic: {
 					on: {
-						'camera.micOpened': [handOver, 'steady'],
+						'call.micOpened': [handOver, 'steady'],
 						// Ended by that request: wait for its outcome rather than fail.
 						'camera.trackEnded': 'trackLost'
 					}
@@ -301,7 +299,7 @@ export const captureMachine = setup({
 				trackLost: {
 					on: {
 						// No camera came with the microphone: reopen it rather than leave a black preview.
-						'camera.micOpened': [handOver, '#capture.acquiring']
+						'call.micOpened': [handOver, '#capture.acquiring']
 					}
 				}
 			}

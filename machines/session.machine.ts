@@ -493,7 +493,8 @@ export const sessionMachine = setup({
 			},
 			{ actions: 'photoStream' }
 		],
-		'call.micOpened': { actions: sendTo('capture', ({ event }) => ({ type: 'camera.micOpened' as const, stream: event.stream })) },
+		// The call's microphone step is over: the capture machine stops waiting for it.
+		'call.micOpened': { actions: sendTo('capture', ({ event }) => event) },
 		'signaling.peer': { actions: assign({ peer: ({ event }) => event.peer }) },
 		'call.clearDialError': { actions: assign({ dialError: null }) },
 		'profile.setName': { actions: ['assignName', 'persistName'] },

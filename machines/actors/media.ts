@@ -50,7 +50,7 @@ export function stopStream(stream: MediaStream | null | undefined): void {
 	stream?.getTracks().forEach((track) => track.stop());
 }
 
-export function mediaDevices(): MediaDevices {
+function mediaDevices(): MediaDevices {
 	if (typeof navigator === 'undefined' || !navigator.mediaDevices?.getUserMedia) {
 		throw new DOMException('navigator.mediaDevices is unavailable', 'SecurityError');
 	}

@@ -11,15 +11,12 @@
  * preview and the call and stops the old one only then. Elsewhere the microphone is asked for
  * alone.
  *
- * This module imports nothing at run time: the camera helpers come from the actor, whose chunk
- * has them already. A lazily loaded module that imported them split the first load's code into
- * one more file for every first visit (measured with `npm run size`).
+ * This module imports nothing at run time: the camera's constraints come from the actor, whose
+ * chunk has media.ts already. A lazily loaded module that imported media.ts split the first
+ * load's code into one more file for every first visit (measured with `npm run size`).
  */
-import type * as Media from './media';
+import type { videoConstraints as VideoConstraints } from './media';
 import type { MicEvent } from './microphone';
-
-/** What this module needs of ./media.ts. */
-export type MediaHelpers = Pick<typeof Media, 'mediaDevices' | 'stopStream' | 'videoConstraints'>;
 
 /** What the engine decision reads: `navigator.userAgent` and `navigator.maxTouchPoints`. */
 export interface EngineFacts {
@@ -46,7 +43,7 @@ const audio: MediaTrackConstraints = { echoCancellation: true, noiseSuppression:
 export function micRequest(
 	facts: EngineFacts,
 	camera: MediaStreamTrack | null,
-	videoConstraints: MediaHelpers['videoConstraints']
+	videoConstraints: typeof VideoConstraints
 ): MediaStreamConstraints {
 	if (camera?.readyState !== 'live' || !secondRequestEndsTracks(facts)) return { audio, video: false };
 	const { deviceId, facingMode } = camera.getSettings();
@@ -59,7 +56,7 @@ export function micRequest(
  * stopped, and whatever arrives after it (a late permission prompt) is stopped at once, camera
  * included. A camera handed over in `mic.ready` is the capture machine's from then on.
  */
-export function openMicrophone(camera: MediaStream | null, sendBack: (event: MicEvent) => void, media: MediaHelpers): () => void {
+export function openMicrophone(camera: MediaStream | null, sendBack: (event: MicEvent) => void, videoConstraints: typeof VideoConstraints): () => void {
 	let track: MediaStreamTrack | null = null;
 	let stopped = false;
 	const unavailable = () => {
@@ -68,8 +65,9 @@ export function openMicrophone(camera: MediaStream | null, sendBack: (event: Mic
 	void (async () => {
 		let stream: MediaStream;
 		try {
-			const devices = media.mediaDevices();
-			const ask = micRequest(navigator, camera?.getVideoTracks()[0] ?? null, media.videoConstraints);
+			// Throws (caught below) where there is no getUserMedia: no secure context, or none at all.
+			const devices = navigator.mediaDevices;
+			const ask = micRequest(navigator, camera?.getVideoTracks()[0] ?? null, videoConstraints);
 			// The camera's part may be what failed (it went away, or refuses the size): the
 			// microphone alone is still a call with sound.
 			stream = await devices.getUserMedia(ask).catch((err: unknown) => {
@@ -83,7 +81,7 @@ export function openMicrophone(camera: MediaStream | null, sendBack: (event: Mic
 		const [mic] = stream.getAudioTracks();
 		const [video] = stream.getVideoTracks();
 		if (stopped || !mic) {
-			media.stopStream(stream);
+			stream.getTracks().forEach((t) => t.stop());
 			return unavailable();
 		}
 		track = mic;

@@ -6,7 +6,7 @@
  * nothing opens.
  */
 import { fromCallback } from 'xstate';
-import { mediaDevices, stopStream, videoConstraints } from './media';
+import { videoConstraints } from './media';
 
 /**
  * `mic.open { camera }`: open the microphone now; `camera` is the call's camera stream (null
@@ -23,21 +23,16 @@ export type MicCommand = { type: 'mic.open'; camera: MediaStream | null };
  */
 export type MicEvent = { type: 'mic.ready'; track: MediaStreamTrack; camera: MediaStream | null } | { type: 'mic.unavailable' };
 
-const media = { mediaDevices, stopStream, videoConstraints };
-
 export const microphone = fromCallback<MicCommand, void, MicEvent>(({ sendBack, receive }) => {
 	let stop: (() => void) | null = null;
 	let stopped = false;
 	receive(({ camera }) => {
 		if (stop) return;
 		stop = () => {};
+		// (What is sent back after the actor stopped goes nowhere: XState drops it.)
 		import('./microphone-io').then(
-			(m) => {
-				if (!stopped) stop = m.openMicrophone(camera, sendBack, media);
-			},
-			() => {
-				if (!stopped) sendBack({ type: 'mic.unavailable' });
-			}
+			(m) => stopped || (stop = m.openMicrophone(camera, sendBack, videoConstraints)),
+			() => sendBack({ type: 'mic.unavailable' })
 		);
 	});
 	return () => {

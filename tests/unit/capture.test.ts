@@ -489,7 +489,7 @@ describe('capture machine: the camera going away', () => {
 /**
  * A call opens its microphone (issue 19, 4a). On iOS that request can end the preview's track;
  * on WebKit the call asks for the camera with it and hands the new camera over. The session
- * says `camera.micOpening` when the call enters setup and `camera.micOpened { stream }` when the
+ * says `camera.micOpening` when the call enters setup and `call.micOpened { stream }` when the
  * call leaves its microphone step, with the camera stream the call now sends.
  */
 describe('capture machine: through the call opening its microphone', () => {
@@ -512,7 +512,7 @@ describe('capture machine: through the call opening its microphone', () => {
 		const stream = reopen(h);
 		expect(old.readyState).toBe('ended');
 		expect(h.capture.getSnapshot().value).toEqual({ live: 'trackLost' });
-		h.capture.send({ type: 'camera.micOpened', stream });
+		h.capture.send({ type: 'call.micOpened', stream });
 		expect(h.capture.getSnapshot().value).toEqual({ live: 'steady' });
 		expect(h.ctx().stream).toBe(stream);
 		expect(liveTrack(h.devices, h.capture)).toBe(stream.getVideoTracks()[0]);
@@ -533,7 +533,7 @@ describe('capture machine: through the call opening its microphone', () => {
 		const track = new CameraTrack(h.devices.cameras[0], 1280, 720);
 		h.devices.tracks.push(track);
 		expect(old.readyState).toBe('live');
-		h.capture.send({ type: 'camera.micOpened', stream: new CameraStream(track) as unknown as MediaStream });
+		h.capture.send({ type: 'call.micOpened', stream: new CameraStream(track) as unknown as MediaStream });
 		expect(old.readyState).toBe('ended');
 		expect(liveTrack(h.devices, h.capture)).toBe(track);
 	});
@@ -548,7 +548,7 @@ describe('capture machine: through the call opening its microphone', () => {
 		h.capture.send({ type: 'camera.micOpening' });
 		liveTrack(h.devices, h.capture).end();
 		expect(h.heard.map((e) => e.type)).not.toContain('capture.failed');
-		h.capture.send({ type: 'camera.micOpened', stream: own });
+		h.capture.send({ type: 'call.micOpened', stream: own });
 		expect(h.capture.getSnapshot().value).toBe('acquiring');
 		await h.until('live');
 		expect(h.devices.asked().at(-1)).toBe('cam-b');
@@ -562,13 +562,13 @@ describe('capture machine: through the call opening its microphone', () => {
 		await h.until('live');
 		const track = liveTrack(h.devices, h.capture);
 		h.capture.send({ type: 'camera.micOpening' });
-		h.capture.send({ type: 'camera.micOpened', stream: h.ctx().stream });
+		h.capture.send({ type: 'call.micOpened', stream: h.ctx().stream });
 		expect(h.capture.getSnapshot().value).toEqual({ live: 'steady' });
 		expect(track.readyState).toBe('live');
 		expect(h.devices.requests).toHaveLength(1);
 		// Unannounced (the camera went live while the microphone opened): its own stream is
 		// never stopped.
-		h.capture.send({ type: 'camera.micOpened', stream: h.ctx().stream });
+		h.capture.send({ type: 'call.micOpened', stream: h.ctx().stream });
 		expect(track.readyState).toBe('live');
 		expect(h.capture.getSnapshot().value).toEqual({ live: 'steady' });
 	});
@@ -580,7 +580,7 @@ describe('capture machine: through the call opening its microphone', () => {
 		h.capture.send({ type: 'camera.micOpening' });
 		h.capture.send({ type: 'camera.stop' });
 		const track = new CameraTrack(h.devices.cameras[0], 1280, 720);
-		h.capture.send({ type: 'camera.micOpened', stream: new CameraStream(track) as unknown as MediaStream });
+		h.capture.send({ type: 'call.micOpened', stream: new CameraStream(track) as unknown as MediaStream });
 		expect(track.readyState).toBe('ended');
 		expect(h.capture.getSnapshot().value).toEqual({ idle: 'off' });
 	});
@@ -604,8 +604,8 @@ describe('capture machine: through the call opening its microphone', () => {
 			stop: (h) => h.capture.send({ type: 'camera.stop' }),
 			'mic opening': (h) => h.capture.send({ type: 'camera.micOpening' }),
 			'track ends': (h) => h.devices.live().forEach((t) => t.end()),
-			'mic opened': (h) => h.capture.send({ type: 'camera.micOpened', stream: h.ctx().stream }),
-			'mic opened with the camera': (h) => h.capture.send({ type: 'camera.micOpened', stream: reopen(h) })
+			'mic opened': (h) => h.capture.send({ type: 'call.micOpened', stream: h.ctx().stream }),
+			'mic opened with the camera': (h) => h.capture.send({ type: 'call.micOpened', stream: reopen(h) })
 		};
 		const names = Object.keys(steps);
 		for (const sequence of names.flatMap((a) => names.flatMap((b) => names.map((c) => [a, b, c])))) {

@@ -244,6 +244,15 @@ describe('the microphone actor', () => {
 		expect(events).toEqual([]);
 	});
 
+	test('hung up before its code arrived: nothing is opened at all', async () => {
+		const phone = stubPhone(ua.iPhone);
+		const { parent, events } = open(live());
+		parent.stop();
+		await new Promise((r) => setTimeout(r, 50));
+		expect(phone.requests).toEqual([]);
+		expect(events).toEqual([]);
+	});
+
 	test('opened, then the call ends: the microphone is stopped; a handed-over camera is not (it is the capture machine’s)', async () => {
 		const phone = stubPhone(ua.iPhone);
 		const { parent, settled } = open(live());
