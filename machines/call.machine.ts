@@ -2,7 +2,7 @@ import { assign, enqueueActions, sendParent, sendTo, setup, type ActorRefFrom } 
 import type { DataConnection, MediaConnection, Peer } from 'peerjs';
 import { callFailure, type CallEndReason, type Failure } from './errors';
 import { mediaCall, type MediaEvent } from './actors/call';
-import { microphone, type MicEvent } from './actors/media';
+import { microphone, type MicEvent } from './actors/microphone';
 import { sendControl, type ControlMessage } from './actors/signaling';
 import { iceMachine } from './ice.machine';
 import { ring, ringBack } from './actors/alert';
@@ -22,7 +22,8 @@ export interface CallInput {
 	/** Random per call, carried in the call's metadata; control messages name it. */
 	callId: string;
 	peer: Peer | null;
-	/** The camera stream at call time (video only); its track is replaced on flip. */
+	/** The camera stream at call time (video only); its track is replaced on flip, and on
+	 * WebKit by the camera reopened with the microphone. */
 	localStream: MediaStream | null;
 	incoming?: MediaConnection | null;
 	/** Our display name, told to the far side ('' for none). */
@@ -64,6 +65,15 @@ export type CallEvent =
 	| { type: 'ice.stalled' }
 	| { type: 'ice.resumed' }
 	| { type: 'ice.candidateError'; message: string };
+
+/**
+ * For the session's capture machine, which keeps the camera through the call's microphone
+ * request (it opens as the call enters setup; actors/microphone-io.ts): `call.micOpened {
+ * stream }`, sent whenever the call leaves the microphone step (opened, refused, or hung up
+ * first), with the camera stream the call now sends: on WebKit the camera reopened with the
+ * microphone, for the capture machine to keep; else the capture machine's own.
+ */
+export type CallMicReport = { type: 'call.micOpened'; stream: MediaStream | null };
 
 /**
  * Where the call is, for the session's own chart (it routes incoming calls, re-dials, control
@@ -240,7 +250,11 @@ export const callMachine = setup({
 	actions: {
 		/** Records how the call ends; the final state's entry then releases everything. */
 		end: assign((_, reason: CallEndReason) => ({ failure: callFailure(reason), endedAt: Date.now() })),
-		openMic: sendTo('mic', { type: 'mic.open' }),
+		/** Opens the microphone (on WebKit with the camera: actors/microphone.ts). */
+		openMic: sendTo('mic', ({ context }) => ({ type: 'mic.open' as const, camera: context.localStream })),
+		/** Swapped in unit tests: the microphone step is over; the camera stream the call sends
+		 * goes to the capture machine (through the session), to keep if it is a new one. */
+		reportMicOpened: sendParent(({ context }) => ({ type: 'call.micOpened', stream: context.localStream })),
 		dial: sendTo('media', ({ context }) => ({ type: 'media.dial' as const, stream: outgoingStream(context), certificate: context.certificate })),
 		answer: sendTo('media', ({ context }) => ({ type: 'media.answer' as const, stream: outgoingStream(context), certificate: context.certificate })),
 		closeMedia: sendTo('media', { type: 'media.close' }),
@@ -252,10 +266,12 @@ export const callMachine = setup({
 			certificate: context.certificate
 		})),
 		countRecovery: assign({ recoveries: ({ context }) => context.recoveries + 1 }),
-		assignMic: assign(({ event }) => ({
+		assignMic: assign(({ context, event }) => ({
 			micTrack: event.type === 'mic.ready' ? event.track : null,
 			micAvailable: event.type === 'mic.ready',
-			micSettled: true
+			micSettled: true,
+			// The camera reopened with the microphone (WebKit): the offer or answer sends its track.
+			localStream: (event.type === 'mic.ready' && event.camera) || context.localStream
 		})),
 		/** The safety and chat machines' code arrived: they wait for the call to connect. */
 		spawnExtras: assign(({ context, event, spawn }) => {
@@ -439,6 +455,7 @@ export const callMachine = setup({
 			states: {
 				microphone: {
 					entry: 'openMic',
+					exit: 'reportMicOpened',
 					description: 'The microphone opens at call time, never on the camera screen',
 					always: { guard: 'readyToNegotiate', target: 'offering' },
 					on: {
@@ -503,6 +520,7 @@ export const callMachine = setup({
 			states: {
 				microphone: {
 					entry: 'openMic',
+					exit: 'reportMicOpened',
 					always: { guard: 'readyToNegotiate', target: 'answering' },
 					on: {
 						'mic.ready': { actions: ['assignMic', 'syncMediaSession'] },

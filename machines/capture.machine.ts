@@ -23,6 +23,11 @@ import {
  * - `camera.devices { devices }`: the list of video inputs changed (`devicechange`).
  * - `camera.inCall { inCall }`: from the session: a call is ringing or under way (the camera
  *   stays on even when the page is hidden), or there is none.
+ * - `camera.micOpening`: from the session: a call is opening its microphone. On iOS that
+ *   request can end the preview's track (on WebKit the call asks for the camera with it).
+ * - `call.micOpened { stream }`: the call's report, passed on by the session: that request is
+ *   over (or the call ended first); `stream`: the camera stream the call sends now. A new one
+ *   (WebKit: the camera reopened with the microphone) is this machine's to keep from now on.
  * - `page.hidden` / `page.visible` (PageEvent): the page went to the background or came back.
  *   Outside a call a hidden page releases the camera (`idle.suspended`) and reopens it once
  *   visible: a camera left on in the background is a privacy leak and drains the battery.
@@ -35,6 +40,8 @@ export type CaptureEvent =
 	| { type: 'camera.trackEnded' }
 	| { type: 'camera.devices'; devices: CameraDevice[] }
 	| { type: 'camera.inCall'; inCall: boolean }
+	| { type: 'camera.micOpening' }
+	| { type: 'call.micOpened'; stream: MediaStream | null }
 	| PageEvent;
 
 export interface CaptureContext {
@@ -60,6 +67,8 @@ export interface CaptureContext {
 	inCall: boolean;
 }
 
+type MicOpened = Extract<CaptureEvent, { type: 'call.micOpened' }>;
+
 /** A camera as the capture machine asks for it. */
 export interface CameraRequest {
 	facing: Facing;
@@ -82,6 +91,15 @@ export function flipTarget(ctx: CaptureContext): { facing: Facing; deviceId: str
 	return { facing: other, deviceId: next };
 }
 
+/** The camera reopened with the call's microphone (WebKit) replaces the live one, which is
+ * stopped only now that the new one is live; `live` starts over on it (watched, reported). */
+const handOver = {
+	guard: 'handedOver',
+	target: '#capture.live',
+	reenter: true,
+	actions: ['releaseCamera', 'adoptCamera']
+} as const;
+
 // Stryker (npm run mutation) skips the mutants marked below: they cannot change what the
 // machine does, so no test could tell them apart.
 export const captureMachine = setup({
@@ -96,6 +114,8 @@ export const captureMachine = setup({
 		/** Hidden outside a call: the camera is not needed. */
 		backgrounded: ({ context }) => context.hidden && !context.inCall,
 		visible: ({ context }) => !context.hidden,
+		// Only reported while this machine waits, with its own stream or a live reopened one.
+		handedOver: ({ context, event }) => (event as MicOpened).stream !== context.stream,
 		overconstrainedFirstTime: ({ context, event }) =>
 			!context.relaxed && isOverconstrained((event as { error?: unknown }).error)
 	},
@@ -128,6 +148,13 @@ export const captureMachine = setup({
 		}),
 		assignFlipTarget: assign(({ context }) => flipTarget(context)),
 		releaseCamera: ({ context }) => stopStream(context.stream),
+		/** The camera the call's microphone request reopened (WebKit): kept from now on. */
+		adoptCamera: assign({ stream: ({ event }) => (event as MicOpened).stream }),
+		/** A reopened camera that came when none is live (stopped, or a flip under way): not kept. */
+		refuseCamera: ({ context, event }) => {
+			const { stream } = event as MicOpened;
+			if (stream !== context.stream) stopStream(stream);
+		},
 		clearStream: assign({ stream: null, info: null }),
 		/** The session forwards the new track to a call (replaceTrack) and the outcome to the
 		 * permission machine. */
@@ -160,7 +187,8 @@ export const captureMachine = setup({
 	on: {
 		'page.hidden': { actions: assign({ hidden: true }) },
 		'page.visible': { actions: assign({ hidden: false }) },
-		'camera.inCall': { actions: assign({ inCall: ({ event }) => event.inCall }) }
+		'camera.inCall': { actions: assign({ inCall: ({ event }) => event.inCall }) },
+		'call.micOpened': { actions: 'refuseCamera' }
 	},
 	initial: 'idle',
 	states: {
@@ -253,6 +281,27 @@ export const captureMachine = setup({
 					description: 'The track ended by itself: unplugged, revoked, or taken by the OS'
 				},
 				'camera.stop': { target: 'idle.off', actions: ['releaseCamera', 'clearStream'] }
+			},
+			initial: 'steady',
+			states: {
+				steady: {
+					on: { 'camera.micOpening': 'awaitingMic' }
+				},
+				// A call opens its microphone, which on iOS can end this track: an end waits for the
+				// request's outcome (a camera reopened with it, or none: reopen this one).
+				awaitingMic: {
+					on: {
+						'call.micOpened': [handOver, 'steady'],
+						// Ended by that request: wait for its outcome rather than fail.
+						'camera.trackEnded': 'trackLost'
+					}
+				},
+				trackLost: {
+					on: {
+						// No camera came with the microphone: reopen it rather than leave a black preview.
+						'call.micOpened': [handOver, '#capture.acquiring']
+					}
+				}
 			}
 		},
 		switching: {

@@ -4,7 +4,7 @@ import type { CaptureFailureReason, Failure } from './errors';
 import { permissionMachine } from './permission.machine';
 import { captureMachine } from './capture.machine';
 import { signalingMachine } from './signaling.machine';
-import type { CallInput, CallPhase, callMachine } from './call.machine';
+import type { CallInput, CallMicReport, CallPhase, callMachine } from './call.machine';
 import type { PhotoEvent, photoMachine } from './photo.machine';
 import { rejectCall, type ControlMessage } from './actors/signaling';
 import type { PhotoOffer } from './actors/photo-offer';
@@ -42,6 +42,8 @@ export function newCallId(): string {
  * message }`, `signaling.peerUnavailable { peerId }`, `signaling.photo { from, conn, offer }`,
  * `signaling.webrtcError { message }` (a negotiation failure PeerJS reports on the Peer),
  * `call.phase { phase }` (the call entered ringing, setup, connected or recovering),
+ * `call.micOpened { stream }` (CallMicReport: the call's microphone step is over; passed to the
+ * capture machine),
  * `call.ended { callId, failure }`, `photo.machineLoaded { machine }` / `photo.machineFailed`
  * (the photo machine's code arrived, or could not: offline before it was cached).
  *
@@ -76,6 +78,7 @@ export type SessionEvent =
 	| { type: 'signaling.peerUnavailable'; peerId: string | null }
 	| { type: 'signaling.webrtcError'; message: string }
 	| { type: 'call.phase'; phase: CallPhase }
+	| CallMicReport
 	| { type: 'call.ended'; callId: string; failure: Failure | null };
 
 type CallMachine = typeof callMachine;
@@ -490,6 +493,8 @@ export const sessionMachine = setup({
 			},
 			{ actions: 'photoStream' }
 		],
+		// The call's microphone step is over: the capture machine stops waiting for it.
+		'call.micOpened': { actions: sendTo('capture', ({ event }) => event) },
 		'signaling.peer': { actions: assign({ peer: ({ event }) => event.peer }) },
 		'call.clearDialError': { actions: assign({ dialError: null }) },
 		'profile.setName': { actions: ['assignName', 'persistName'] },
@@ -553,6 +558,10 @@ export const sessionMachine = setup({
 					},
 					states: {
 						setup: {
+							// The call opens its microphone as it enters setup (dial, or accept): on
+							// iOS that request can end the camera's track, which the capture machine
+							// then waits out (call.micOpened ends the wait).
+							entry: sendTo('capture', { type: 'camera.micOpening' }),
 							on: {
 								'signaling.incomingCall': { actions: 'rejectBusy', description: 'A call is being set up: busy' },
 								'call.phase': { guard: { type: 'phaseIs', params: 'connected' }, target: 'connected' }

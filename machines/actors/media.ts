@@ -1,6 +1,7 @@
 /**
- * The camera, microphone and permission actors: the only code that calls navigator.mediaDevices
- * and navigator.permissions. Each one maps browser errors before they reach a machine.
+ * The camera and permission actors: with ./microphone.ts (the call's microphone), the only code
+ * that calls navigator.mediaDevices and navigator.permissions. Each one maps browser errors
+ * before they reach a machine.
  */
 import { fromCallback, fromPromise } from 'xstate';
 import { cameraControls, type CameraControls } from './camera-caps';
@@ -170,63 +171,6 @@ export const pageVisibility = fromCallback<{ type: string }>(({ sendBack }) => {
 	if (document.visibilityState === 'hidden') report();
 	document.addEventListener('visibilitychange', report);
 	return () => document.removeEventListener('visibilitychange', report);
-});
-
-/**
- * `mic.open`: open the microphone now (dial or accept; never on the camera screen).
- */
-export type MicCommand = { type: 'mic.open' };
-
-/**
- * - `mic.ready { track }`: the microphone is open; the call sends this track.
- * - `mic.unavailable`: no microphone, or permission refused: the call goes on with video only.
- */
-export type MicEvent = { type: 'mic.ready'; track: MediaStreamTrack } | { type: 'mic.unavailable' };
-
-/**
- * The call's microphone, for the whole life of the call: it opens on `mic.open` and its track
- * is stopped when the actor stops, whatever state the call is in, including a hang-up while a
- * late permission prompt is still open (the track that arrives afterwards is stopped at once).
- */
-export const microphone = fromCallback<MicCommand>(({ sendBack, receive }) => {
-	let track: MediaStreamTrack | null = null;
-	let asked = false;
-	let stopped = false;
-	receive((command) => {
-		if (command.type !== 'mic.open' || asked) return;
-		asked = true;
-		let request: Promise<MediaStream>;
-		try {
-			request = mediaDevices().getUserMedia({
-				audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-				video: false
-			});
-		} catch {
-			sendBack({ type: 'mic.unavailable' } satisfies MicEvent);
-			return;
-		}
-		request.then(
-			(stream) => {
-				const audio = stream.getAudioTracks()[0] ?? null;
-				if (stopped || !audio) {
-					stopStream(stream);
-					if (!stopped) sendBack({ type: 'mic.unavailable' } satisfies MicEvent);
-					return;
-				}
-				track = audio;
-				sendBack({ type: 'mic.ready', track } satisfies MicEvent);
-			},
-			// A call without a microphone is still a video call; the call machine notes it.
-			() => {
-				if (!stopped) sendBack({ type: 'mic.unavailable' } satisfies MicEvent);
-			}
-		);
-	});
-	return () => {
-		stopped = true;
-		track?.stop();
-		track = null;
-	};
 });
 
 export type PermissionEvent =

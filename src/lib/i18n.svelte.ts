@@ -76,7 +76,6 @@ const en = {
 	'update.apply': 'Update',
 	'update.afterCall': 'Update after the call',
 	'install.button': 'Install app',
-	'install.ios': 'To install: tap Share, then “Add to Home Screen”.',
 	'offline.note': 'You are offline. The camera works; calls resume when the network is back.',
 } as const;
 

@@ -73,7 +73,6 @@ export const zh: Catalog = {
 	'update.apply': '更新',
 	'update.afterCall': '通话结束后更新',
 	'install.button': '安装应用',
-	'install.ios': '安装方法：点按“分享”，然后选择“添加到主屏幕”。',
 	'offline.note': '你已离线。相机仍可使用；网络恢复后即可通话。',
 };
 

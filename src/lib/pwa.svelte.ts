@@ -21,7 +21,7 @@ class Pwa {
 	updateDeferred = $state(false);
 	/** The browser offered installation (beforeinstallprompt). */
 	canInstall = $state(false);
-	/** iOS Safari, not installed: show the "Add to Home Screen" hint. */
+	/** iOS, not installed: load the "Add to Home Screen" hint (it shows in Safari only). */
 	iosHint = $state(false);
 	standalone = $state(false);
 	/** The service worker controls this page (offline-ready). */
@@ -36,9 +36,8 @@ class Pwa {
 		this.standalone =
 			matchMedia('(display-mode: standalone)').matches ||
 			(navigator as Navigator & { standalone?: boolean }).standalone === true;
-		const ua = navigator.userAgent;
-		const ios = /iPhone|iPad|iPod/.test(ua) && /Safari/.test(ua) && !/CriOS|FxiOS/.test(ua);
-		this.iosHint = ios && !this.standalone;
+		// The hint's own code (InstallHint.svelte) narrows this to Safari.
+		this.iosHint = /iPhone|iPad|iPod/.test(navigator.userAgent) && !this.standalone;
 		const offer = (e: BeforeInstallPromptEvent) => {
 			this.#installEvent = e;
 			this.canInstall = !this.standalone;

@@ -42,6 +42,7 @@ export const ON_DEMAND = [
 	{ module: /src\/lib\/components\/InfoSheet\.svelte/, why: 'camera and call details: the info button' },
 	{ module: /src\/lib\/components\/IdEditor\.svelte/, why: 'choosing your own ID: the Change button' },
 	{ module: /src\/lib\/components\/CameraBlockedHelp\.svelte/, why: 'steps to unblock the camera: only when it is blocked' },
+	{ module: /src\/lib\/components\/InstallHint\.svelte/, why: 'how to install, and why: only in iOS Safari before the app is installed' },
 	{
 		module: /machines\/actors\/(safety-code|verified|chat)\.ts|src\/lib\/components\/(SafetyCode|Chat)\.svelte/,
 		why: 'a call that connects: its safety code, the verified codes and the chat'
@@ -68,8 +69,8 @@ export const ON_DEMAND = [
  */
 export const WARM_UP = [
 	{
-		module: /machines\/(safety\.machine|chat\.machine|actors\/(certificate|alert-io))\.ts|src\/lib\/components\/(IncomingCall|CallScreen)\.svelte/,
-		why: "what a first call or ring would wait for: this device's certificate, the safety code and chat machines, the ring, the incoming sheet and the call layer"
+		module: /machines\/(safety\.machine|chat\.machine|actors\/(certificate|alert-io|microphone-io))\.ts|src\/lib\/components\/(IncomingCall|CallScreen)\.svelte/,
+		why: "what a first call or ring would wait for: this device's certificate, the safety code and chat machines, the ring, the microphone's work, the incoming sheet and the call layer"
 	}
 ];
 

@@ -2,7 +2,6 @@ import { describe, expect, test, vi } from 'vitest';
 import { createActor, fromCallback, setup as xsetup, SimulatedClock } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
 import { callMachine, type CallContext, type CallInput } from '$machines/call.machine';
-import { microphone } from '$machines/actors/media';
 import { parseCallMessage, type MediaCommand } from '$machines/actors/call';
 import type { CallControlEvent, CallControlsState, MediaSessionUpdate } from '$machines/actors/device';
 import { FakeStream, FakeTrack, inertCall, videoStream } from './fakes';
@@ -17,6 +16,8 @@ function fakes() {
 	const rec = {
 		commands: [] as MediaCommand[],
 		micOpens: 0,
+		/** The camera each `mic.open` carried. */
+		micCameras: [] as (MediaStream | null)[],
 		micStopped: false,
 		iceEvents: [] as string[],
 		iceStopped: 0,
@@ -25,6 +26,8 @@ function fakes() {
 		declines: 0,
 		cancels: 0,
 		cancelReasons: [] as string[],
+		/** What the session heard of the microphone's request (for its capture machine). */
+		micReports: [] as { type: string; stream: MediaStream | null }[],
 		/** Alerts running now (ringtone while we ring, ringback while they do), and who rang. */
 		alerts: { ring: 0, ringBack: 0, ringFrom: [] as string[] },
 		/** Device actors running now, how often each started, and what the system's call
@@ -44,7 +47,10 @@ function fakes() {
 			}),
 			microphone: fromCallback(({ sendBack, receive }) => {
 				rec.toCall = sendBack as typeof rec.toCall;
-				receive(() => rec.micOpens++);
+				receive((c: { camera: MediaStream | null }) => {
+					rec.micOpens++;
+					rec.micCameras.push(c.camera);
+				});
 				return () => {
 					rec.micStopped = true;
 				};
@@ -88,7 +94,8 @@ function fakes() {
 				rec.cancelReasons.push(why);
 			},
 			reportEnded: () => void rec.ended++,
-			reportPhase: (_: unknown, phase: string) => void rec.phases.push(phase)
+			reportPhase: (_: unknown, phase: string) => void rec.phases.push(phase),
+			reportMicOpened: ({ context }: { context: CallContext }) => void rec.micReports.push({ type: 'call.micOpened', stream: context.localStream })
 		}
 	});
 	return { rec, machine };
@@ -247,6 +254,47 @@ describe('call machine: outgoing', () => {
 		expect(t.rec.cancelReasons).toEqual(['hangup']);
 		expect(t.count('media.dial')).toBe(0);
 		expectReleased(t);
+	});
+
+	test('the microphone is asked for with the camera the call has; the capture machine hears once when that step is over', () => {
+		const t = setup('outgoing');
+		const camera = t.actor.getSnapshot().context.localStream;
+		expect(t.rec.micCameras).toEqual([camera]);
+		expect(t.rec.micReports).toEqual([]);
+		t.micReady();
+		// No camera came with the microphone (not WebKit): the call keeps the capture's own.
+		expect(t.rec.micReports).toEqual([{ type: 'call.micOpened', stream: camera }]);
+		expect((t.rec.commands[0] as Extract<MediaCommand, { type: 'media.dial' }>).stream.getVideoTracks()).toEqual(camera!.getVideoTracks());
+	});
+
+	test('WebKit: the camera reopened with the microphone is what the offer sends, and what the capture machine is told to keep', () => {
+		const t = setup('outgoing');
+		const old = t.actor.getSnapshot().context.localStream!;
+		const reopened = new FakeStream([new FakeTrack('video', 'reopened')]) as unknown as MediaStream;
+		t.rec.toCall({ type: 'mic.ready', track: t.micTrack, camera: reopened });
+		expect(t.actor.getSnapshot().context.localStream).toBe(reopened);
+		const dial = t.rec.commands[0] as Extract<MediaCommand, { type: 'media.dial' }>;
+		expect(dial.stream.getTracks()).toEqual([...reopened.getVideoTracks(), t.micTrack]);
+		expect(dial.stream.getTracks()).not.toContain(old.getVideoTracks()[0]);
+		expect(t.rec.micReports).toEqual([{ type: 'call.micOpened', stream: reopened }]);
+	});
+
+	test('hung up while the microphone opens: the capture machine is still told the step is over (it stops waiting)', () => {
+		const t = setup('outgoing');
+		t.actor.send({ type: 'call.hangup' });
+		expect(t.rec.micReports).toEqual([{ type: 'call.micOpened', stream: t.actor.getSnapshot().context.localStream }]);
+	});
+
+	test('the callee, on WebKit: accept → the answer sends the reopened camera; the capture machine is told', () => {
+		const t = setup('incoming');
+		expect(t.rec.micCameras).toEqual([]);
+		t.actor.send({ type: 'call.accept' });
+		expect(t.rec.micCameras).toEqual([t.actor.getSnapshot().context.localStream]);
+		const reopened = new FakeStream([new FakeTrack('video', 'reopened')]) as unknown as MediaStream;
+		t.rec.toCall({ type: 'mic.ready', track: t.micTrack, camera: reopened });
+		const answer = t.rec.commands.find((c) => c.type === 'media.answer') as Extract<MediaCommand, { type: 'media.answer' }>;
+		expect(answer.stream.getTracks()).toEqual([...reopened.getVideoTracks(), t.micTrack]);
+		expect(t.rec.micReports).toEqual([{ type: 'call.micOpened', stream: reopened }]);
 	});
 
 	test('no microphone: the call goes on with video only', () => {
@@ -607,61 +655,6 @@ describe('call machine: incoming', () => {
 	});
 });
 
-describe('the microphone actor', () => {
-	/** A parent that invokes the real actor and records what it sends back. */
-	function withMicrophone(getUserMedia: () => Promise<MediaStream>) {
-		vi.stubGlobal('navigator', { mediaDevices: { getUserMedia } });
-		const events: string[] = [];
-		const parent = createActor(
-			xsetup({ actors: { microphone } }).createMachine({
-				invoke: { src: 'microphone', id: 'mic' },
-				on: { '*': { actions: ({ event }) => events.push(event.type) } }
-			})
-		).start();
-		parent.getSnapshot().children.mic!.send({ type: 'mic.open' });
-		return { parent, events };
-	}
-
-	test('stopped while getUserMedia is still pending: the track that arrives afterwards is stopped at once', async () => {
-		let resolve: (s: MediaStream) => void = () => {};
-		const track = new FakeTrack('audio');
-		try {
-			const { parent, events } = withMicrophone(() => new Promise<MediaStream>((r) => (resolve = r)));
-			parent.stop();
-			resolve(new FakeStream([track]) as unknown as MediaStream);
-			await new Promise((r) => setTimeout(r, 0));
-			expect(track.readyState).toBe('ended');
-			expect(events).toEqual([]);
-		} finally {
-			vi.unstubAllGlobals();
-		}
-	});
-
-	test('opened, then the call ends: its track is stopped', async () => {
-		const track = new FakeTrack('audio');
-		try {
-			const { parent, events } = withMicrophone(async () => new FakeStream([track]) as unknown as MediaStream);
-			await new Promise((r) => setTimeout(r, 0));
-			expect(events).toEqual(['mic.ready']);
-			expect(track.readyState).toBe('live');
-			parent.stop();
-			expect(track.readyState).toBe('ended');
-		} finally {
-			vi.unstubAllGlobals();
-		}
-	});
-
-	test('refused or absent: mic.unavailable', async () => {
-		try {
-			const { events } = withMicrophone(() => Promise.reject(new Error('NotAllowedError')));
-			await new Promise((r) => setTimeout(r, 0));
-			expect(events).toEqual(['mic.unavailable']);
-		} finally {
-			vi.unstubAllGlobals();
-		}
-	});
-});
-
 /**
  * Model-based: every shortest path through the chart (xstate/graph) over these events, replayed
  * on the real actor with recording fakes; after every step the system must satisfy what the
@@ -701,6 +694,9 @@ describe('call machine: what each state promises, on every path', () => {
 		const { rec } = t;
 		const n = (type: string) => rec.commands.filter((c) => c.type === type).length;
 		expect(rec.ended, path).toBeLessThanOrEqual(1);
+		// The capture machine, which waits out the microphone's request, hears once that it is
+		// over, whatever ended it: never while it runs, never twice.
+		expect(rec.micReports.length, path).toBe(path.endsWith('microphone') ? 0 : rec.micOpens);
 		if (path === 'ringing') {
 			expect(rec.commands, path).toEqual([]);
 			expect(rec.micOpens, path).toBe(0);

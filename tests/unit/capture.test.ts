@@ -300,7 +300,7 @@ describe('capture machine: flip', () => {
 		await until('live');
 		expect(capture.getSnapshot().can({ type: 'camera.flip' })).toBe(false);
 		capture.send({ type: 'camera.flip' });
-		expect(capture.getSnapshot().value).toBe('live');
+		expect(capture.getSnapshot().value).toEqual({ live: 'steady' });
 		devices.plug(laptop()[1]);
 		await waitFor(capture, (s) => s.context.devices.length === 2, { timeout: 1000 });
 		capture.send({ type: 'camera.flip' });
@@ -337,7 +337,7 @@ describe('capture machine: a flip whose camera fails', () => {
 		capture.send({ type: 'camera.flip' });
 		await until('live');
 		// The chart shows what happened: tried the other camera, went back.
-		expect(values.slice(-4)).toEqual(['"live"', '{"switching":"opening"}', '{"switching":"reverting"}', '"live"']);
+		expect(values.slice(-4)).toEqual(['{"live":"steady"}', '{"switching":"opening"}', '{"switching":"reverting"}', '{"live":"steady"}']);
 		expect(devices.asked()).toEqual(['facing:user', 'cam-b', 'facing:user']);
 		expect(first.readyState).toBe('ended');
 		const back = liveTrack(devices, capture);
@@ -487,6 +487,152 @@ describe('capture machine: the camera going away', () => {
 });
 
 /**
+ * A call opens its microphone (issue 19, 4a). On iOS that request can end the preview's track;
+ * on WebKit the call asks for the camera with it and hands the new camera over. The session
+ * says `camera.micOpening` when the call enters setup and `call.micOpened { stream }` when the
+ * call leaves its microphone step, with the camera stream the call now sends.
+ */
+describe('capture machine: through the call opening its microphone', () => {
+	/** A camera reopened by the call's microphone request, as iOS does it: the open one ends
+	 * (firing `ended`), the new one is live. */
+	function reopen(h: ReturnType<typeof start>): MediaStream {
+		h.devices.live().forEach((t) => t.end());
+		const track = new CameraTrack(h.devices.cameras[0], 1280, 720);
+		h.devices.tracks.push(track);
+		return new CameraStream(track) as unknown as MediaStream;
+	}
+
+	test('the old track ends during the request, the reopened camera arrives: kept, the old stopped, the session told; never failed', async () => {
+		const h = start(laptop());
+		h.capture.send({ type: 'camera.start' });
+		await h.until('live');
+		const old = liveTrack(h.devices, h.capture);
+		h.capture.send({ type: 'camera.micOpening' });
+		expect(h.capture.getSnapshot().value).toEqual({ live: 'awaitingMic' });
+		const stream = reopen(h);
+		expect(old.readyState).toBe('ended');
+		expect(h.capture.getSnapshot().value).toEqual({ live: 'trackLost' });
+		h.capture.send({ type: 'call.micOpened', stream });
+		expect(h.capture.getSnapshot().value).toEqual({ live: 'steady' });
+		expect(h.ctx().stream).toBe(stream);
+		expect(liveTrack(h.devices, h.capture)).toBe(stream.getVideoTracks()[0]);
+		expect(h.heard.map((e) => e.type)).toEqual(['capture.live', 'capture.live']);
+		expect(h.heard.at(-1)).toEqual({ type: 'capture.live', stream });
+		expect(h.devices.requests).toHaveLength(1);
+		// The new track is the one watched now: its end is a real failure again.
+		(stream.getVideoTracks()[0] as unknown as CameraTrack).end();
+		expect(h.capture.getSnapshot().value).toBe('failed');
+	});
+
+	test('the reopened camera arrives while the old one still runs: the old one is stopped only now', async () => {
+		const h = start(laptop());
+		h.capture.send({ type: 'camera.start' });
+		await h.until('live');
+		const old = liveTrack(h.devices, h.capture);
+		h.capture.send({ type: 'camera.micOpening' });
+		const track = new CameraTrack(h.devices.cameras[0], 1280, 720);
+		h.devices.tracks.push(track);
+		expect(old.readyState).toBe('live');
+		h.capture.send({ type: 'call.micOpened', stream: new CameraStream(track) as unknown as MediaStream });
+		expect(old.readyState).toBe('ended');
+		expect(liveTrack(h.devices, h.capture)).toBe(track);
+	});
+
+	test('the track ends and no camera comes with the microphone: the same camera is reopened rather than left black', async () => {
+		const h = start(laptop());
+		h.capture.send({ type: 'camera.start' });
+		await h.until('live');
+		h.capture.send({ type: 'camera.flip' });
+		await h.until('live');
+		const own = h.ctx().stream;
+		h.capture.send({ type: 'camera.micOpening' });
+		liveTrack(h.devices, h.capture).end();
+		expect(h.heard.map((e) => e.type)).not.toContain('capture.failed');
+		h.capture.send({ type: 'call.micOpened', stream: own });
+		expect(h.capture.getSnapshot().value).toBe('acquiring');
+		await h.until('live');
+		expect(h.devices.asked().at(-1)).toBe('cam-b');
+		liveTrack(h.devices, h.capture);
+		expect(h.heard.map((e) => e.type)).toEqual(['capture.live', 'capture.live', 'capture.live']);
+	});
+
+	test('the request leaves the track alone: back to steady, nothing reopened, nothing stopped', async () => {
+		const h = start(laptop());
+		h.capture.send({ type: 'camera.start' });
+		await h.until('live');
+		const track = liveTrack(h.devices, h.capture);
+		h.capture.send({ type: 'camera.micOpening' });
+		h.capture.send({ type: 'call.micOpened', stream: h.ctx().stream });
+		expect(h.capture.getSnapshot().value).toEqual({ live: 'steady' });
+		expect(track.readyState).toBe('live');
+		expect(h.devices.requests).toHaveLength(1);
+		// Unannounced (the camera went live while the microphone opened): its own stream is
+		// never stopped.
+		h.capture.send({ type: 'call.micOpened', stream: h.ctx().stream });
+		expect(track.readyState).toBe('live');
+		expect(h.capture.getSnapshot().value).toEqual({ live: 'steady' });
+	});
+
+	test('a reopened camera that comes when none is live (stopped meanwhile) is stopped, not kept', async () => {
+		const h = start(laptop());
+		h.capture.send({ type: 'camera.start' });
+		await h.until('live');
+		h.capture.send({ type: 'camera.micOpening' });
+		h.capture.send({ type: 'camera.stop' });
+		const track = new CameraTrack(h.devices.cameras[0], 1280, 720);
+		h.capture.send({ type: 'call.micOpened', stream: new CameraStream(track) as unknown as MediaStream });
+		expect(track.readyState).toBe('ended');
+		expect(h.capture.getSnapshot().value).toEqual({ idle: 'off' });
+	});
+
+	test('outside that request, a track that ends by itself still fails as before', async () => {
+		const h = start(laptop());
+		h.capture.send({ type: 'camera.start' });
+		await h.until('live');
+		liveTrack(h.devices, h.capture).end();
+		expect(h.capture.getSnapshot().value).toBe('failed');
+	});
+
+	/** Every sequence of three steps: after each settles, never two cameras open; live means the
+	 * one camera the machine holds (and the session heard of), except while it waits out the
+	 * request after its track ended; anything else none; and once the microphone's step is over
+	 * the machine no longer waits for it. */
+	test('model-based: every sequence of 3 steps keeps one camera, or none, and never waits past the request', async () => {
+		const steps: Record<string, (h: ReturnType<typeof start>) => void> = {
+			start: (h) => h.capture.send({ type: 'camera.start' }),
+			flip: (h) => h.capture.send({ type: 'camera.flip' }),
+			stop: (h) => h.capture.send({ type: 'camera.stop' }),
+			'mic opening': (h) => h.capture.send({ type: 'camera.micOpening' }),
+			'track ends': (h) => h.devices.live().forEach((t) => t.end()),
+			'mic opened': (h) => h.capture.send({ type: 'call.micOpened', stream: h.ctx().stream }),
+			'mic opened with the camera': (h) => h.capture.send({ type: 'call.micOpened', stream: reopen(h) })
+		};
+		const names = Object.keys(steps);
+		for (const sequence of names.flatMap((a) => names.flatMap((b) => names.map((c) => [a, b, c])))) {
+			const h = start(laptop());
+			for (const [i, step] of sequence.entries()) {
+				const where = sequence.slice(0, i + 1).join(' → ');
+				steps[step](h);
+				const s = await waitFor(h.capture, (x) => x.matches('idle') || x.matches('live') || x.matches('failed'), { timeout: 1000 });
+				expect(h.devices.live().length, where).toBeLessThanOrEqual(1);
+				if (s.matches({ live: 'trackLost' })) {
+					// Only while the request is still out: its outcome decides what comes next.
+					expect(h.devices.live(), where).toEqual([]);
+				} else if (s.matches('live')) {
+					expect(h.devices.live(), where).toHaveLength(1);
+					expect(s.context.stream?.getVideoTracks()[0], where).toBe(h.devices.live()[0]);
+					expect(h.heard.at(-1), where).toEqual({ type: 'capture.live', stream: s.context.stream });
+				} else {
+					expect(h.devices.live(), where).toEqual([]);
+				}
+				if (step.startsWith('mic opened')) expect(s.matches({ live: 'steady' }) || !s.matches('live'), where).toBe(true);
+			}
+			h.parent.stop();
+		}
+	}, 30_000);
+});
+
+/**
  * The capture machine with the page's visibility in the test's hands (a fake pageVisibility
  * actor) and the session's `camera.inCall` sent by the test.
  */
@@ -541,7 +687,7 @@ describe('capture machine: the camera only while needed (page hidden)', () => {
 		expect(heard.at(-1)).toEqual({ type: 'capture.live', stream: ctx().stream });
 		// Its old track's end (stop() fires none, but an OS might) does not reach the machine.
 		before.end();
-		expect(capture.getSnapshot().value).toBe('live');
+		expect(capture.getSnapshot().value).toEqual({ live: 'steady' });
 	});
 
 	test('in a call the camera stays on while hidden; a call that ends while hidden releases it; visible reopens it', async () => {
@@ -551,7 +697,7 @@ describe('capture machine: the camera only while needed (page hidden)', () => {
 		const track = liveTrack(devices, capture);
 		inCall(true);
 		page.hide();
-		expect(capture.getSnapshot().value).toBe('live');
+		expect(capture.getSnapshot().value).toEqual({ live: 'steady' });
 		expect(track.readyState).toBe('live');
 		// Flipping in the background mid-call keeps a camera on too.
 		capture.send({ type: 'camera.flip' });
@@ -579,7 +725,7 @@ describe('capture machine: the camera only while needed (page hidden)', () => {
 		liveTrack(devices, capture);
 		// Hidden again, still in the call: it stays on.
 		page.hide();
-		expect(capture.getSnapshot().value).toBe('live');
+		expect(capture.getSnapshot().value).toEqual({ live: 'steady' });
 	});
 
 	test('hidden while the camera is still opening: released the moment it opens, never left on', async () => {

@@ -249,7 +249,7 @@ describe('inspection log → chart', () => {
 			'camera.flip: live --camera.flip--> switching',
 			expect.stringMatching(/^xstate\.done\.actor\..*: switching\.opening --done: openCamera--> live$/)
 		]);
-		expect(log.entries.find((e) => e.eventType === 'camera.flip')).toMatchObject({ machine: 'capture', from: 'live', to: 'switching.opening' });
+		expect(log.entries.find((e) => e.eventType === 'camera.flip')).toMatchObject({ machine: 'capture', from: 'live.steady', to: 'switching.opening' });
 	});
 });
 

@@ -167,6 +167,46 @@ describe('session machine', () => {
 		expect(heard).toEqual([false, true, false, true, false]);
 	});
 
+	test('the camera waits out the call opening its microphone: told as setup begins (dial or accept), and when the step is over', () => {
+		const heard: { type: string; stream?: unknown }[] = [];
+		const capture = createMachine({
+			id: 'capture',
+			on: {
+				'camera.micOpening': { actions: ({ event }) => heard.push(event) },
+				'call.micOpened': { actions: ({ event }) => heard.push(event) }
+			}
+		});
+		const camera = videoStream();
+		const actor = createActor(
+			sessionMachine.provide({
+				actors: { ...quietChildren(), capture: capture as never },
+				actions: { rejectBusy: () => {} }
+			})
+		).start();
+		actor.send({ type: 'capture.live', stream: camera });
+		actor.send({ type: 'signaling.peer', peer: { disconnected: false, destroyed: false } as unknown as Peer });
+		// The inert call's microphone answers at once (none here): opening, then over, with the
+		// camera stream the call sends.
+		actor.send({ type: 'call.dial', peerId: 'bob' });
+		expect(heard).toEqual([{ type: 'camera.micOpening' }, { type: 'call.micOpened', stream: camera }]);
+		actor.getSnapshot().context.call!.send({ type: 'call.hangup' });
+		heard.length = 0;
+		// An incoming call: nothing while it rings, the same once accepted.
+		actor.send({ type: 'signaling.incomingCall', call: incoming('alice', 'c1') });
+		expect(heard).toEqual([]);
+		actor.getSnapshot().context.call!.send({ type: 'call.accept' });
+		expect(heard).toEqual([{ type: 'camera.micOpening' }, { type: 'call.micOpened', stream: camera }]);
+	});
+
+	test('a camera the call reopened with its microphone (WebKit) is passed to the capture machine as it is', () => {
+		const reopened = videoStream('reopened');
+		const captured: unknown[] = [];
+		const capture = createMachine({ id: 'capture', on: { 'call.micOpened': { actions: ({ event }) => captured.push(event) } } });
+		const actor = createActor(sessionMachine.provide({ actors: { ...quietChildren(), capture: capture as never } })).start();
+		actor.send({ type: 'call.micOpened', stream: reopened });
+		expect(captured).toEqual([{ type: 'call.micOpened', stream: reopened }]);
+	});
+
 	test('a stale dismiss while a new call rings does nothing: the call keeps ringing, nobody is told anything', () => {
 		const { actor, peer } = setup();
 		actor.send({ type: 'signaling.peer', peer });
