@@ -801,6 +801,9 @@ describe('call machine with its real report and control actions', () => {
 		expect(phases).toEqual(['ringing', 'setup', 'connected', 'recovering']);
 		const ended = heard.filter((e) => e.type === 'call.ended');
 		expect(ended).toEqual([{ type: 'call.ended', callId: 'c1', failure: { reason: 'hung-up', message: 'Call ended.' } }]);
+		// Once the microphone step was over (here, no microphone), with the camera the call sends.
+		const camera = call.getSnapshot().context.localStream;
+		expect(heard.filter((e) => e.type === 'call.micOpened')).toEqual([{ type: 'call.micOpened', stream: camera }]);
 	});
 
 	test('decline and cancel go to the far side through the Peer, naming the call', () => {
