@@ -138,14 +138,14 @@ describe('/inspect', () => {
 			await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
 
 			await openInspector(page);
-			await waitForActive(page, 'capture', ['live']);
-			expect(await activeNodes(page, 'capture')).toEqual(['live']);
+			await waitForActive(page, 'capture', ['live', 'live.steady']);
+			expect(await activeNodes(page, 'capture')).toEqual(['live', 'live.steady']);
 
 			const log = page.locator('[data-testid="event-log"]');
 			const flips = log.locator('[data-event="camera.flip"]');
 			await expect.poll(() => flips.count()).toBe(1);
 			expect(await log.locator('[data-machine="capture"][data-event="camera.start"]').count()).toBeGreaterThanOrEqual(1);
-			expect(await flips.textContent()).toContain('live → switching');
+			expect(await flips.textContent()).toContain('live.steady → switching');
 			// The last transition the capture machine took: the new camera opened.
 			const last = await page
 				.locator('[data-machine="capture"] [data-last="true"]')
@@ -185,7 +185,7 @@ describe('/inspect', () => {
 			await page.goto(`${server.url}/`);
 			await waitForState(page, 'capture', 'live');
 			await openInspector(page);
-			await waitForActive(page, 'capture', ['live']);
+			await waitForActive(page, 'capture', ['live', 'live.steady']);
 			// The camera permission is revoked while the inspector is open: the live track ends,
 			// and the chart and the log follow.
 			await page.context().clearPermissions();
@@ -347,7 +347,7 @@ describe('/inspect', () => {
 			await page.locator('[data-testid="statechart"]').first().waitFor();
 			await page.locator('[data-testid="statechart"][data-machine="photo"]').waitFor();
 			expect(await page.locator('[data-testid="statechart"]').count()).toBe(models.length);
-			await waitForActive(page, 'capture', ['live']);
+			await waitForActive(page, 'capture', ['live', 'live.steady']);
 			expect(await page.locator('[data-testid="event-log"] [data-event="camera.start"]').count()).toBeGreaterThanOrEqual(1);
 		} finally {
 			await page.context().close();
