@@ -15,9 +15,10 @@ export class FakeTrack {
 	}
 }
 
-export class FakeStream {
-	tracks: FakeTrack[];
-	constructor(tracks: FakeTrack[] = []) {
+/** A MediaStream over fake tracks (FakeTrack, or a test's own kind of track). */
+export class FakeStream<T extends { kind: string } = FakeTrack> {
+	tracks: T[];
+	constructor(tracks: T[] = []) {
 		this.tracks = [...tracks];
 	}
 	getTracks() {

@@ -14,7 +14,7 @@ import { callMachine } from '$machines/call.machine';
 import { sessionMachine } from '$machines/session.machine';
 import type { MediaCommand } from '$machines/actors/call';
 import type { Peer } from 'peerjs';
-import { callLoader, domError } from './fakes';
+import { callLoader, domError, FakeStream } from './fakes';
 
 const ua = {
 	iPhone: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
@@ -53,22 +53,6 @@ class Track extends EventTarget {
 	}
 }
 
-class Stream {
-	readonly tracks: Track[];
-	constructor(tracks: Track[]) {
-		this.tracks = [...tracks];
-	}
-	getTracks() {
-		return this.tracks;
-	}
-	getVideoTracks() {
-		return this.tracks.filter((t) => t.kind === 'video');
-	}
-	getAudioTracks() {
-		return this.tracks.filter((t) => t.kind === 'audio');
-	}
-}
-
 type Ask = { audio?: unknown; video?: boolean | { deviceId?: { exact: string }; facingMode?: { ideal: string } } };
 
 /**
@@ -100,7 +84,7 @@ class Phone extends EventTarget {
 			made.push(new Track('video', deviceId === 'back' ? 'Back Camera' : 'Front Camera', { deviceId, facingMode: deviceId === 'back' ? 'environment' : 'user', width: 1280, height: 720 }));
 		}
 		this.tracks.push(...made);
-		return new Stream(made);
+		return new FakeStream(made);
 	}
 	async enumerateDevices() {
 		return [
@@ -112,7 +96,7 @@ class Phone extends EventTarget {
 
 function stubPhone(userAgent: string, phone = new Phone(), maxTouchPoints = 5) {
 	vi.stubGlobal('navigator', { userAgent, maxTouchPoints, mediaDevices: phone });
-	vi.stubGlobal('MediaStream', Stream);
+	vi.stubGlobal('MediaStream', FakeStream);
 	return phone;
 }
 
@@ -172,7 +156,7 @@ describe('the microphone actor', () => {
 				on: { '*': { actions: ({ event }) => events.push(event as MicEvent) } }
 			})
 		).start();
-		const stream = camera ? (new Stream([camera as unknown as Track]) as unknown as MediaStream) : null;
+		const stream = camera ? (new FakeStream([camera as unknown as Track]) as unknown as MediaStream) : null;
 		parent.getSnapshot().children.mic!.send({ type: 'mic.open', camera: stream });
 		const settled = () => vi.waitFor(() => expect(events).toHaveLength(1));
 		return { parent, events, settled };
