@@ -192,6 +192,9 @@ function offerSteps(afterAnswer: string, dial: boolean) {
 	} as const;
 }
 
+/** The caller's steps of a first dial. */
+const dialSteps = offerSteps('#call.connecting.ice', true);
+
 /** The callee's steps after answer(). */
 const answerSteps = {
 	answering: {
@@ -441,7 +444,7 @@ export const callMachine = setup({
 			after: {
 				ringTimeout: { target: 'ended', actions: [{ type: 'end', params: 'no-answer' }, { type: 'sendCancel', params: 'timeout' }] }
 			},
-			invoke: [{ src: 'ringBack', id: 'ringBack' }, systemControls],
+			invoke: systemControls,
 			on: {
 				...toldToSystemControls,
 				'call.hangup': { target: 'ended', actions: [{ type: 'end', params: 'hung-up' }, { type: 'sendCancel', params: 'hangup' }, 'closeMedia'] },
@@ -464,7 +467,13 @@ export const callMachine = setup({
 						'mic.unavailable': { actions: ['assignMic', 'syncMediaSession'], description: 'No microphone: a video-only call' }
 					}
 				},
-				...offerSteps('#call.connecting.ice', true)
+				...dialSteps,
+				haveLocalOffer: {
+					...dialSteps.haveLocalOffer,
+					// Once the offer is out, when the far side can ring: not while the microphone
+					// opens and the offer is made, which the tone's start-up would slow down.
+					invoke: { src: 'ringBack', id: 'ringBack' }
+				}
 			}
 		},
 		ringing: {

@@ -6,6 +6,8 @@
 import { fromCallback } from 'xstate';
 import type { safetyMachine } from '../safety.machine';
 import type { chatMachine } from '../chat.machine';
+import { alertIo } from './alert';
+import { microphoneIo } from './microphone';
 
 /**
  * Events sent back:
@@ -52,7 +54,7 @@ export function prepareCalls(): () => void {
 		if (stopped || typeof indexedDB === 'undefined' || typeof RTCPeerConnection === 'undefined') return;
 		if ((RTCPeerConnection as { generateCertificate?: unknown }).generateCertificate) void loadCertificate().catch(() => {});
 		// Failures here are the call's to meet and report, as before.
-		void Promise.all([import('../safety.machine'), import('../chat.machine'), import('./alert-io'), import('./microphone-io')]).catch(() => {});
+		void Promise.all([import('../safety.machine'), import('../chat.machine'), alertIo.load(), microphoneIo.load()]).catch(() => {});
 	});
 	return () => {
 		stopped = true;

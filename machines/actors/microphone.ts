@@ -7,6 +7,11 @@
  */
 import { fromCallback } from 'xstate';
 import { videoConstraints } from './media';
+import { lazyModule } from './lazy';
+
+/** The microphone's work: loaded ahead of the first call (actors/call-extras.ts), so the
+ * request goes out in the step that asks for it. */
+export const microphoneIo = lazyModule(() => import('./microphone-io'));
 
 /**
  * `mic.open { camera }`: open the microphone now; `camera` is the call's camera stream (null
@@ -30,8 +35,10 @@ export const microphone = fromCallback<MicCommand, void, MicEvent>(({ sendBack, 
 		if (stop) return;
 		stop = () => {};
 		// (What is sent back after the actor stopped goes nowhere: XState drops it.)
-		import('./microphone-io').then(
-			(m) => stopped || (stop = m.openMicrophone(camera, sendBack, videoConstraints)),
+		microphoneIo.use(
+			(m) => {
+				if (!stopped) stop = m.openMicrophone(camera, sendBack, videoConstraints);
+			},
 			() => sendBack({ type: 'mic.unavailable' })
 		);
 	});

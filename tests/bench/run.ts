@@ -82,6 +82,7 @@ async function openClient(browser: Browser, server: Served, client: Client): Pro
 	await context.addInitScript(instrumentWebRtc);
 	await context.addInitScript(watchRemoteFrames);
 	await context.addInitScript(watchRegistration);
+	if (process.env.BENCH_TRACE) await context.addInitScript(traceSteps);
 	const page = await context.newPage();
 	await page.goto(server.url + client.path);
 	// Registration: navigation start → registered with the PeerServer, polled in the page.
@@ -161,6 +162,66 @@ const watchRegistration = () => {
 	window.WebSocket = Probed as typeof WebSocket;
 };
 
+/**
+ * Init script (BENCH_TRACE=1): each step of a call that both clients take, as [label, epoch ms]
+ * in `__steps`: getUserMedia asked and answered, the pc's offer/answer calls, the signaling
+ * messages sent and received, and the page's call state changing (the app's data-call, the
+ * bare page's body data-call).
+ */
+const traceSteps = () => {
+	const w = window as unknown as { __steps: [string, number][] };
+	w.__steps = [];
+	const note = (label: string) => w.__steps.push([label, Date.now()]);
+	const gum = navigator.mediaDevices?.getUserMedia?.bind(navigator.mediaDevices);
+	if (gum) {
+		navigator.mediaDevices.getUserMedia = async (c) => {
+			const what = c?.audio && !c?.video ? 'mic' : c?.audio ? 'cam+mic' : 'cam';
+			note(`gum ${what}`);
+			const stream = await gum(c);
+			note(`gum ${what} ok`);
+			return stream;
+		};
+	}
+	const proto = RTCPeerConnection.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+	for (const name of ['createOffer', 'createAnswer', 'setLocalDescription', 'setRemoteDescription']) {
+		const native = proto[name];
+		proto[name] = function (this: RTCPeerConnection, ...args: unknown[]) {
+			const media = this.getTransceivers().length > 0 ? '' : ' (data)';
+			note(name + media);
+			const result = native.apply(this, args);
+			void result.then(() => note(name + media + ' ok'), () => note(name + media + ' failed'));
+			return result;
+		};
+	}
+	const send = WebSocket.prototype.send;
+	WebSocket.prototype.send = function (this: WebSocket, data: Parameters<WebSocket['send']>[0]) {
+		const type = typeof data === 'string' ? /"type":"([A-Z]+)"/.exec(data)?.[1] : null;
+		if (type && type !== 'HEARTBEAT' && type !== 'CANDIDATE') note(`ws send ${type}`);
+		return send.call(this, data);
+	};
+	const Socket = window.WebSocket;
+	window.WebSocket = class extends Socket {
+		constructor(url: string | URL, protocols?: string | string[]) {
+			super(url, protocols);
+			this.addEventListener('message', (e) => {
+				const type = typeof e.data === 'string' ? /"type":"([A-Z]+)"/.exec(e.data)?.[1] : null;
+				if (type && type !== 'CANDIDATE') note(`ws got ${type}`);
+			});
+		}
+	} as typeof WebSocket;
+	new MutationObserver((records) => {
+		for (const r of records) {
+			const el = r.target as HTMLElement;
+			const call = el.getAttribute('data-call');
+			if (call && call !== r.oldValue) note(`call ${call}`);
+		}
+	}).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-call'], attributeOldValue: true });
+};
+
+/** The traced steps of a page since the last call, in ms after `t0`. */
+const takeSteps = async (page: Page, t0: number) =>
+	(await page.evaluate(() => (window as unknown as { __steps?: [string, number][] }).__steps?.splice(0) ?? [])).map(([label, t]) => `${t - t0} ${label}`).join(', ');
+
 /** Epoch ms of the first remote video frame decoded after `count` frames were recorded. */
 async function firstRemoteFrame(page: Page, count: number, timeout = 15_000): Promise<number> {
 	let t = 0;
@@ -218,6 +279,7 @@ async function cameraLive(page: Page, client: Client): Promise<void> {
 
 async function dialOnce(client: Client, a: Page, b: Page, bId: string): Promise<number> {
 	await a.fill(client.sel.dialInput, bId);
+	if (process.env.BENCH_TRACE) for (const p of [a, b]) await takeSteps(p, 0);
 	const before = await frameCount(b);
 	const t0 = await clickAt(a, client.sel.dial);
 	await until(async () => (await client.callState(b)) === 'ringing', 10_000, 'ringing');
@@ -230,6 +292,7 @@ async function dialOnce(client: Client, a: Page, b: Page, bId: string): Promise<
 	const t1 = await firstRemoteFrame(b, before);
 	if (process.env.BENCH_TRACE) console.log(client.name, 'ringing seen', tr - t0, 'accept', ta - t0, 'frame', t1 - t0, JSON.stringify(await b.evaluate(() => ((window as unknown as { __ice: [string, number][] }).__ice ?? []).splice(0))).replace(/\d{13}/g, (m) => String(Number(m) - t0)));
 	await until(async () => (await client.callState(a)) === 'connected', 10_000, 'connected');
+	if (process.env.BENCH_TRACE) console.log(`  caller: ${await takeSteps(a, t0)}\n  callee: ${await takeSteps(b, t0)}`);
 	return t1 - t0;
 }
 

@@ -220,12 +220,25 @@ describe('call machine: outgoing', () => {
 		const declined = setup('incoming');
 		declined.actor.send({ type: 'call.decline' });
 		expect(declined.rec.alerts.ring).toBe(0);
+		// The ringback starts once the offer is out (the far side can ring only then), not while
+		// the microphone opens and the offer is made.
 		const caller = setup('outgoing');
-		expect(caller.rec.alerts).toMatchObject({ ring: 0, ringBack: 1 });
+		expect(caller.rec.alerts).toMatchObject({ ring: 0, ringBack: 0 });
 		caller.micReady();
+		caller.media({ type: 'media.pc', pc });
+		expect(caller.rec.alerts.ringBack).toBe(0);
+		caller.media({ type: 'media.signalingState', state: 'have-local-offer' });
 		expect(caller.rec.alerts.ringBack).toBe(1);
 		caller.actor.send({ type: 'call.hangup' });
 		expect(caller.rec.alerts.ringBack).toBe(0);
+		// Until the answer arrives.
+		const answered = setup('outgoing');
+		answered.micReady();
+		answered.media({ type: 'media.pc', pc });
+		answered.media({ type: 'media.signalingState', state: 'have-local-offer' });
+		expect(answered.rec.alerts.ringBack).toBe(1);
+		answered.media({ type: 'media.signalingState', state: 'stable' });
+		expect(answered.rec.alerts).toMatchObject({ ring: 0, ringBack: 0 });
 	});
 
 	test('the ringtone (and its notification) names the caller by the name they gave, else by ID', () => {
@@ -431,6 +444,8 @@ describe('call machine: outgoing', () => {
 		t.media({ type: 'media.pc', pc });
 		t.media({ type: 'media.signalingState', state: 'have-local-offer' });
 		expect(t.path()).toBe('recovering.redialing.haveLocalOffer');
+		// A re-dial is not a new call: no ringback.
+		expect(t.rec.alerts.ringBack).toBe(0);
 		t.media({ type: 'media.signalingState', state: 'stable' });
 		expect(t.path()).toBe('recovering.redialing.ice');
 		t.actor.send({ type: 'ice.connected' });

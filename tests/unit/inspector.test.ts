@@ -3,7 +3,7 @@
  * raw machine configs (what a developer wrote), not from XState's StateNode tree that the chart
  * model reads, so a walker that skips nested states, `after`, `always` or invoke `onDone` fails.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { AnyStateMachine } from 'xstate';
 import { createMachine } from 'xstate';
 import { sessionMachine } from '$machines/session.machine';
@@ -235,6 +235,7 @@ describe('inspection log → chart', () => {
 		actor.send({ type: 'camera.flip' });
 		await waitFor(actor, (s) => s.matches('live'));
 		actor.stop();
+		log.flush();
 
 		const edges = new Map(chartModel(captureMachine).edges.map((e) => [e.key, e]));
 		const taken = log.entries.flatMap((entry) =>
@@ -250,6 +251,36 @@ describe('inspection log → chart', () => {
 			expect.stringMatching(/^xstate\.done\.actor\..*: switching\.opening --done: openCamera--> live$/)
 		]);
 		expect(log.entries.find((e) => e.eventType === 'camera.flip')).toMatchObject({ machine: 'capture', from: 'live.steady', to: 'switching.opening' });
+	});
+});
+
+describe('the inspection log stays off the path of a call', () => {
+	it('records in the step only; the entries come at the next idle moment, in order, the newest 400 kept', async () => {
+		const { InspectionLog } = await import('$lib/session.svelte');
+		const { createActor, setup } = await import('xstate');
+		const log = new InspectionLog();
+		const machine = setup({}).createMachine({
+			id: 'counter',
+			context: { n: 0, nested: { list: [1, 2, 3] } },
+			initial: 'even',
+			states: {
+				even: { on: { tick: 'odd' } },
+				odd: { on: { tick: 'even' } }
+			}
+		});
+		const actor = createActor(machine, { id: 'counter', inspect: log.record }).start();
+		for (let i = 0; i < 450; i++) actor.send({ type: 'tick' });
+		// Nothing copied or redacted during the transitions.
+		expect(log.entries).toEqual([]);
+		// Where there is no idle callback (Node here, WebKit), within a short pause.
+		await vi.waitFor(() => expect(log.entries).toHaveLength(400), { timeout: 1000, interval: 5 });
+		const seqs = log.entries.map((e) => e.seq);
+		expect(seqs).toEqual(seqs.map((_, i) => 452 - 400 + i));
+		expect(log.entries.at(-1)).toMatchObject({ machine: 'counter', eventType: 'tick', from: 'odd', to: 'even' });
+		expect(log.entries.at(-2)).toMatchObject({ from: 'even', to: 'odd' });
+		// Recorded times are those of the events, not of the flush.
+		expect(log.entries.at(-1)!.time).toBeGreaterThanOrEqual(log.entries[0].time);
+		actor.stop();
 	});
 });
 
@@ -329,6 +360,7 @@ describe('secrets never reach the inspector', () => {
 		// A server error that quotes the token.
 		emit({ type: 'peer.error', errorType: 'server-error', message: `Bad token ${token} for brave-otter`, peerId: null });
 		actor.stop();
+		log.flush();
 		const text = JSON.stringify(log.entries);
 		expect(log.entries.length).toBeGreaterThan(3);
 		for (const secret of [token, turn.username, turn.credential]) expect(text).not.toContain(secret);

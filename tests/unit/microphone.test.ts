@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { createActor, fromCallback, setup, waitFor } from 'xstate';
-import { microphone, type MicEvent } from '$machines/actors/microphone';
+import { microphone, microphoneIo, type MicEvent } from '$machines/actors/microphone';
 import { micRequest, secondRequestEndsTracks } from '$machines/actors/microphone-io';
 import { videoConstraints } from '$machines/actors/media';
 import { callMachine } from '$machines/call.machine';
@@ -148,10 +148,10 @@ describe('the decision: where a second getUserMedia may end the camera', () => {
 
 describe('the microphone actor', () => {
 	/** A parent that invokes the real actor, asks it to open, and records what it sends back. */
-	function open(camera: MediaStreamTrack | null) {
+	function open(camera: MediaStreamTrack | null, logic = microphone) {
 		const events: MicEvent[] = [];
 		const parent = createActor(
-			setup({ actors: { microphone } }).createMachine({
+			setup({ actors: { microphone: logic } }).createMachine({
 				invoke: { src: 'microphone', id: 'mic' },
 				on: { '*': { actions: ({ event }) => events.push(event as MicEvent) } }
 			})
@@ -230,11 +230,24 @@ describe('the microphone actor', () => {
 
 	test('hung up before its code arrived: nothing is opened at all', async () => {
 		const phone = stubPhone(ua.iPhone);
-		const { parent, events } = open(live());
+		// A page whose microphone code has not loaded yet.
+		vi.resetModules();
+		const fresh = await import('$machines/actors/microphone');
+		expect(fresh.microphoneIo.now).toBeNull();
+		const { parent, events } = open(live(), fresh.microphone);
 		parent.stop();
 		await new Promise((r) => setTimeout(r, 50));
 		expect(phone.requests).toEqual([]);
 		expect(events).toEqual([]);
+	});
+
+	test('once its code has loaded (ahead of the first call), the request goes out in the step that asks for it', async () => {
+		const phone = stubPhone(ua.android);
+		await microphoneIo.load();
+		const { settled } = open(null);
+		// Not after a render of the state that asked: at once.
+		expect(phone.requests).toHaveLength(1);
+		await settled();
 	});
 
 	test('opened, then the call ends: the microphone is stopped; a handed-over camera is not (it is the capture machine’s)', async () => {
@@ -334,7 +347,8 @@ describe('a call opens its microphone: the preview keeps a live camera', () => {
 		// Only the call's microphone request ends it (the next camera request is the reopening).
 		const real = phone.getUserMedia.bind(phone);
 		phone.getUserMedia = async (ask: Ask) => {
-			if (!ask.video) first.end();
+			// As an engine does it: while the request is served, not inside the call to it.
+			if (!ask.video) queueMicrotask(() => first.end());
 			return real(ask);
 		};
 

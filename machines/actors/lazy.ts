@@ -1,0 +1,41 @@
+/**
+ * A module kept out of the first load and imported on first use, that can be used at once, in
+ * the same step, once it has arrived. A bare `import()` resolves a task or more later even for
+ * a module already loaded: where the module's work starts a call (the microphone's request), the
+ * render of the state that asked for it ran first, and the call waited behind it (100–230 ms
+ * from dial to the microphone's request, measured in `npm run bench`).
+ */
+export interface LazyModule<M> {
+	/** The module, once it has loaded; null before. */
+	readonly now: M | null;
+	/** Imports it (once; again after a failure, e.g. offline before it was cached). */
+	load(): Promise<M>;
+	/** Runs `use` with the module: at once if it has loaded, else when it arrives; `failed` if it
+	 * cannot load. */
+	use(use: (m: M) => void, failed?: () => void): void;
+}
+
+export function lazyModule<M>(load: () => Promise<M>): LazyModule<M> {
+	let loaded: M | null = null;
+	let pending: Promise<M> | null = null;
+	const lazy: LazyModule<M> = {
+		get now() {
+			return loaded;
+		},
+		load() {
+			pending ??= load().then(
+				(m) => (loaded = m),
+				(err: unknown) => {
+					pending = null;
+					throw err;
+				}
+			);
+			return pending;
+		},
+		use(use, failed = () => {}) {
+			if (loaded) return use(loaded);
+			lazy.load().then(use, failed);
+		}
+	};
+	return lazy;
+}
