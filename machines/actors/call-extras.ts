@@ -8,6 +8,7 @@ import type { safetyMachine } from '../safety.machine';
 import type { chatMachine } from '../chat.machine';
 import { alertIo } from './alert';
 import { microphoneIo } from './microphone';
+import { deviceIo } from './device';
 
 /**
  * Events sent back:
@@ -41,9 +42,9 @@ function loadCertificate(): Promise<RTCCertificate | null> {
 /**
  * What the first call would otherwise wait for, loaded ahead of it: the certificate (its
  * IndexedDB read took up to half a second on a fresh page, measured) and the code a call runs
- * beside its own (the safety code and chat machines, the ring, the microphone's work). The
- * session runs this once the call machine's code is in (after the camera and the ID), when the
- * page is idle.
+ * beside its own (the safety code and chat machines, the ring, the microphone's work, the
+ * screen lock and system controls). The session runs this once the call machine's code is in
+ * (after the camera and the ID), when the page is idle.
  */
 export function prepareCalls(): () => void {
 	// One line, also in src/routes/+layout.svelte: shared, it became a file of its own, and one
@@ -54,7 +55,7 @@ export function prepareCalls(): () => void {
 		if (stopped || typeof indexedDB === 'undefined' || typeof RTCPeerConnection === 'undefined') return;
 		if ((RTCPeerConnection as { generateCertificate?: unknown }).generateCertificate) void loadCertificate().catch(() => {});
 		// Failures here are the call's to meet and report, as before.
-		void Promise.all([import('../safety.machine'), import('../chat.machine'), alertIo.load(), microphoneIo.load()]).catch(() => {});
+		void Promise.all([import('../safety.machine'), import('../chat.machine'), alertIo.load(), microphoneIo.load(), deviceIo.load()]).catch(() => {});
 	});
 	return () => {
 		stopped = true;

@@ -7,6 +7,7 @@
  * import arrives starts nothing.
  */
 import { fromCallback } from 'xstate';
+import { lazyModule } from './lazy';
 import type { CallControlEvent, CallControlsState } from './device-io';
 
 export type { CallControlEvent, CallControlsState } from './device-io';
@@ -17,25 +18,21 @@ export interface MediaSessionUpdate {
 	state: CallControlsState;
 }
 
-let io: typeof import('./device-io') | null = null;
-let loading: Promise<typeof import('./device-io')> | null = null;
+/** The screen lock's and system controls' work: loaded ahead of the first call
+ * (actors/call-extras.ts), else when a call first needs it. */
+export const deviceIo = lazyModule(() => import('./device-io'));
 
 /** Runs `use` with the io module: at once once it has loaded (so a hold handed from one state
  * to the next happens in the same step), else when it arrives. Whatever a browser does in
- * there, the call goes on: these are niceties, never a reason for a call to fail. */
+ * there, the call goes on: these are niceties, never a reason for a call to fail (offline
+ * before it was cached, the call goes on without them). */
 function withIo(use: (m: typeof import('./device-io')) => void): void {
-	const run = (m: typeof import('./device-io')) => {
+	deviceIo.use((m) => {
 		try {
 			use(m);
 		} catch {
 			/* see above */
 		}
-	};
-	if (io) return run(io);
-	loading ??= import('./device-io').then((m) => (io = m));
-	loading.then(run, () => {
-		// Offline before it was cached: the call goes on without these.
-		loading = null;
 	});
 }
 

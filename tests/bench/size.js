@@ -54,10 +54,6 @@ export const ON_DEMAND = [
 	{
 		module: /src\/lib\/components\/CameraControls\.svelte/,
 		why: 'zoom and torch: only once the live camera reports them (most cameras do not)'
-	},
-	{
-		module: /machines\/actors\/device-io\.ts/,
-		why: 'a call that starts: the device controls'
 	}
 ];
 
@@ -69,8 +65,8 @@ export const ON_DEMAND = [
  */
 export const WARM_UP = [
 	{
-		module: /machines\/(safety\.machine|chat\.machine|actors\/(certificate|alert-io|microphone-io))\.ts|src\/lib\/components\/(IncomingCall|CallScreen)\.svelte/,
-		why: "what a first call or ring would wait for: this device's certificate, the safety code and chat machines, the ring, the microphone's work, the incoming sheet and the call layer"
+		module: /machines\/(safety\.machine|chat\.machine|actors\/(certificate|alert-io|microphone-io|device-io))\.ts|src\/lib\/components\/(IncomingCall|CallScreen)\.svelte/,
+		why: "what a first call or ring would wait for: this device's certificate, the safety code and chat machines, the ring, the microphone's work, the screen lock and system controls, the incoming sheet and the call layer"
 	}
 ];
 
