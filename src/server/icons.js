@@ -1,6 +1,6 @@
 // Renders the app icons from one SVG drawing with headless Chromium (no image toolchain needed):
 // `node src/server/icons.js`. The outputs are checked in under static/; rerun after changing the art.
-//   favicon.svg               the drawing itself (the tab icon is icons/icon-192.png: src/app.html says why)
+//   favicon.svg               the drawing itself (browser tab)
 //   icons/icon-{192,512}.png  "any": rounded tile, transparent corners
 //   icons/maskable-{192,512}.png  full-bleed tile, glyph inside the 80 % safe circle
 //   icons/apple-touch-icon.png    180 px, opaque (iOS fills transparency with black)
