@@ -6,7 +6,7 @@
  *   dial → far side's first remote frame   (requestVideoFrameCallback on the callee), once the
  *     moment both pages are registered and once PAUSE_MS after both are ready
  *   flip → far side's first frame of the new camera (and the offers it took: must be 0)
- *   page load → registered with the PeerServer, and within it new Peer → open
+ *   page load → registered with the PeerServer, and within it PeerJS's socket → open
  *   repeat visit (the app from its service worker's cache) → camera's first frame, → registered
  *   soak: 50 dial/hang-up cycles; open pcs, live call tracks, JS heap growth after GC
  *   sizes: first-load and before-call JS (gzip), from the build
@@ -138,22 +138,17 @@ const watchRemoteFrames = () => {
 };
 
 /**
- * Init script: PeerJS's own registration, the same probe for both clients: a new Peer without
- * a saved ID first fetches one (`…/id?ts=`), then opens its WebSocket, and is open when the
- * server's OPEN message arrives.
+ * Init script: PeerJS's own registration, the same probe for both clients: from the moment its
+ * WebSocket is made (with an ID in hand: the bare page's PeerJS fetched one just before, the
+ * app's first visit asked for it while the page parsed) until the server's OPEN message.
  */
 const watchRegistration = () => {
 	const w = window as unknown as { __peerNewAt?: number; __peerOpenAt?: number };
-	const nativeFetch = window.fetch;
-	window.fetch = (input, init) => {
-		const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-		if (/\/id\?ts=/.test(url)) w.__peerNewAt ??= performance.now();
-		return nativeFetch(input, init);
-	};
 	const NativeSocket = window.WebSocket;
 	class Probed extends NativeSocket {
 		constructor(url: string | URL, protocols?: string | string[]) {
 			super(url, protocols);
+			w.__peerNewAt ??= performance.now();
 			this.addEventListener('message', (e) => {
 				if (typeof e.data === 'string' && e.data.includes('"OPEN"')) w.__peerOpenAt ??= performance.now();
 			});
@@ -595,7 +590,7 @@ async function main() {
 		console.log('\nmilliseconds:');
 		const results = {
 			registration: row('page load → registered', reg.app, reg.bare),
-			peerOpen: row('new Peer → open (PeerJS alone)', peerOpen.app, peerOpen.bare),
+			peerOpen: row('PeerJS socket → open', peerOpen.app, peerOpen.bare),
 			dial: row('dial at once → far first frame', dial.app, dial.bare),
 			dialLater: row(`dial ${PAUSE_MS / 1000} s after ready → far frame`, dialLater.app, dialLater.bare),
 			repeatCamera: row('repeat visit → camera live (frame)', repeat.app.camera, repeat.bare.camera),
