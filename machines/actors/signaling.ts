@@ -187,44 +187,6 @@ function takeEarlyConfigRequest(): Promise<Response> | null {
 	return early;
 }
 
-/** What src/app.html's early ID request found: the server it asked and the ID it got. */
-interface EarlyId {
-	host: string;
-	port: number;
-	path: string;
-	key: string;
-	secure: boolean;
-	id: string;
-}
-
-/** An ID as PeerJS accepts one (its validateId), bounded. */
-const PEER_ID = /^[A-Za-z0-9]+(?:[ _-][A-Za-z0-9]+)*$/;
-
-/** The longest wait for the early ID request before PeerJS asks for itself. */
-const EARLY_ID_WAIT_MS = 3000;
-
-/**
- * The new ID that src/app.html asked this server for while the page was still parsing (a first
- * visit: no saved ID), taken once: used only if it came from the server `config` names, as PeerJS
- * would have asked it, and reads as a PeerJS ID; else null, and PeerJS asks itself. It saves the
- * round trip the app's start-up would otherwise wait for before registering.
- */
-export async function takeEarlyId(config: SignalingConfig): Promise<string | null> {
-	if (typeof window === 'undefined' || config.cloud) return null;
-	const w = window as Window & { __camcallIdRequest?: Promise<unknown> };
-	const early = w.__camcallIdRequest;
-	delete w.__camcallIdRequest;
-	if (!early) return null;
-	let timer: ReturnType<typeof setTimeout> | undefined;
-	const found = await Promise.race([early.catch(() => null), new Promise<null>((resolve) => (timer = setTimeout(resolve, EARLY_ID_WAIT_MS, null)))]);
-	clearTimeout(timer);
-	if (!found || typeof found !== 'object') return null;
-	const e = found as Partial<EarlyId>;
-	const path = (config.path ?? '/').replace(/^\/?/, '/').replace(/\/?$/, '/');
-	const same = e.host === config.host && e.port === config.port && e.path === path && e.key === config.key && e.secure === config.secure;
-	return same && typeof e.id === 'string' && e.id.length <= 64 && PEER_ID.test(e.id) ? e.id : null;
-}
-
 export interface Identity {
 	/** The saved (or pinned) ID; null asks the server for a new one. */
 	id: string | null;
@@ -433,10 +395,6 @@ export const peerConnection = fromCallback<PeerCommand, void>(({ sendBack, recei
 			return;
 		}
 		if (mine !== generation) return;
-		if (id === null) {
-			id = await takeEarlyId(config);
-			if (mine !== generation) return;
-		}
 		const options = config.cloud
 			? { token, debug: 0 }
 			: {

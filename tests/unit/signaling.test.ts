@@ -24,7 +24,6 @@ import {
 	importOnce,
 	loadConfig,
 	parseSignalingConfig,
-	takeEarlyId,
 	type ConfigProblem,
 	type Identity,
 	type PeerCommand,
@@ -844,76 +843,5 @@ describe('control messages as they arrive in an offer’s metadata', () => {
 		expect(isControlMessage({ type: 'hangup', callId: 'c1' })).toBe(false);
 		expect(isControlMessage(null)).toBe(false);
 		expect(isControlMessage('cancel')).toBe(false);
-	});
-});
-
-describe('the ID src/app.html asked for while the page parsed (a first visit)', () => {
-	const config: SignalingConfig = { cloud: false, source: 'server', host: 'calls.example', port: 443, path: '/peerjs', secure: true, key: 'peerjs', iceServers: [] };
-	const asked = { host: 'calls.example', port: 443, path: '/peerjs/', key: 'peerjs', secure: true };
-	const page = (request?: Promise<unknown>) => {
-		const w: { __camcallIdRequest?: Promise<unknown> } = { __camcallIdRequest: request };
-		vi.stubGlobal('window', w);
-		return w;
-	};
-
-	test('adopted once when it came from the server the config names, as PeerJS asks it', async () => {
-		const w = page(Promise.resolve({ ...asked, id: 'brave-otter-1234' }));
-		expect(await takeEarlyId(config)).toBe('brave-otter-1234');
-		expect(w.__camcallIdRequest).toBeUndefined();
-		// Taken: a later registration (New ID, a retry) lets PeerJS ask.
-		expect(await takeEarlyId(config)).toBeNull();
-	});
-
-	test.each([
-		['another host', { ...asked, host: 'other.example' }],
-		['another port', { ...asked, port: 8443 }],
-		['another path', { ...asked, path: '/signal/' }],
-		['another key', { ...asked, key: 'other' }],
-		['plain http', { ...asked, secure: false }]
-	])('refused when asked of %s than the config names', async (_, from) => {
-		page(Promise.resolve({ ...from, id: 'brave-otter-1234' }));
-		expect(await takeEarlyId(config)).toBeNull();
-	});
-
-	test.each([
-		['markup', '<img src=x onerror=alert(1)>'],
-		['empty', ''],
-		['too long', 'a'.repeat(65)],
-		['a leading dash', '-otter'],
-		['a number', 42],
-		['nothing', undefined]
-	])('an answer that is no PeerJS ID (%s) is refused', async (_, id) => {
-		page(Promise.resolve({ ...asked, id }));
-		expect(await takeEarlyId(config)).toBeNull();
-	});
-
-	test('a failed request, none at all, or the cloud: PeerJS asks itself', async () => {
-		page(Promise.reject(new TypeError('Failed to fetch')));
-		expect(await takeEarlyId(config)).toBeNull();
-		page(Promise.resolve(null));
-		expect(await takeEarlyId(config)).toBeNull();
-		page(undefined);
-		expect(await takeEarlyId(config)).toBeNull();
-		const w = page(Promise.resolve({ ...asked, id: 'brave-otter-1234' }));
-		expect(await takeEarlyId(cloudConfig)).toBeNull();
-		// Left for nobody: the cloud never uses it.
-		expect(w.__camcallIdRequest).toBeDefined();
-	});
-
-	test('one that never answers is given up after 3 s', async () => {
-		vi.useFakeTimers();
-		try {
-			page(new Promise(() => {}));
-			const taken = takeEarlyId(config);
-			await vi.advanceTimersByTimeAsync(2999);
-			let settled = false;
-			void taken.then(() => (settled = true));
-			await vi.advanceTimersByTimeAsync(0);
-			expect(settled).toBe(false);
-			await vi.advanceTimersByTimeAsync(1);
-			expect(await taken).toBeNull();
-		} finally {
-			vi.useRealTimers();
-		}
 	});
 });
