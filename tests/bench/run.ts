@@ -13,7 +13,8 @@
  *
  * Env: RUNS (default 20), FLIPS (default RUNS), SOAK (default 50), PAUSE_MS (default 1500: the
  * pause before the second dial of each run); BENCH_TRACE=1 prints each
- * dial's timeline on the callee, BENCH_RAW=1 every sample.
+ * dial's timeline: the callee's ICE and tracks, and every step of both sides (getUserMedia,
+ * offer/answer calls, signaling messages, the call state shown); BENCH_RAW=1 every sample.
  */
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
