@@ -47,8 +47,9 @@ function loadCertificate(): Promise<RTCCertificate | null> {
  * (after the camera and the ID), when the page is idle.
  */
 export function prepareCalls(): () => void {
-	// One line, also in src/routes/+layout.svelte: shared, it became a file of its own, and one
-	// more request on a first visit (wire.test.ts) costs more than the line.
+	// One line, also src/lib/session.svelte.ts's whenIdle (the views'): the machines import
+	// nothing from the views, and a file of its own was one more request on a first visit
+	// (wire.test.ts), which costs more than the line.
 	const whenIdle = typeof requestIdleCallback === 'function' ? requestIdleCallback : (run: () => void) => setTimeout(run, 0);
 	let stopped = false;
 	whenIdle(() => {

@@ -15,26 +15,33 @@ export interface LazyModule<M> {
 	use(use: (m: M) => void, failed?: () => void): void;
 }
 
+/**
+ * A dynamic import that is fetched once, but only once it worked: a rejected import (a chunk
+ * that failed to load: offline, a flaky network, a deploy that replaced it) is forgotten, so the
+ * next call fetches it again instead of failing for the rest of the page's life.
+ */
+export function importOnce<T>(load: () => Promise<T>): () => Promise<T> {
+	let pending: Promise<T> | null = null;
+	return () => {
+		pending ??= load().catch((err: unknown) => {
+			pending = null;
+			throw err;
+		});
+		return pending;
+	};
+}
+
 export function lazyModule<M>(load: () => Promise<M>): LazyModule<M> {
 	let loaded: M | null = null;
-	let pending: Promise<M> | null = null;
+	const once = importOnce(() => load().then((m) => (loaded = m)));
 	const lazy: LazyModule<M> = {
 		get now() {
 			return loaded;
 		},
-		load() {
-			pending ??= load().then(
-				(m) => (loaded = m),
-				(err: unknown) => {
-					pending = null;
-					throw err;
-				}
-			);
-			return pending;
-		},
+		load: once,
 		use(use, failed = () => {}) {
 			if (loaded) return use(loaded);
-			lazy.load().then(use, failed);
+			once().then(use, failed);
 		}
 	};
 	return lazy;

@@ -6,6 +6,7 @@ import { fromCallback, fromPromise } from 'xstate';
 import type { DataConnection, MediaConnection, Peer } from 'peerjs';
 import type { PhotoOffer } from './photo-offer';
 import type { Refusal } from './peer-guard';
+import { importOnce } from './lazy';
 
 /** What `GET /signaling.json` answers when served by `npm start`. `cloud` means PeerJS's own
  * public server and ICE defaults. */
@@ -346,22 +347,6 @@ export type PeerActorEvent =
 	| { type: 'peer.chat'; from: string; conn: DataConnection; offer: unknown }
 	| ({ type: 'peer.refusedMessage' } & Refusal)
 	| { type: 'peer.unguarded' };
-
-/**
- * A dynamic import that is fetched once, but only once it worked: a rejected import (a chunk
- * that failed to load: offline, a flaky network, a deploy that replaced it) is forgotten, so the
- * next call fetches it again instead of failing for the rest of the page's life.
- */
-export function importOnce<T>(load: () => Promise<T>): () => Promise<T> {
-	let pending: Promise<T> | null = null;
-	return () => {
-		pending ??= load().catch((err: unknown) => {
-			pending = null;
-			throw err;
-		});
-		return pending;
-	};
-}
 
 type PeerModule = typeof import('./peerjs');
 /** PeerJS stays out of the first load: fetched when signaling starts. */

@@ -92,11 +92,11 @@ export function stateText(value: unknown): string {
 /** How long a recorded event may wait for an idle moment before it is processed anyway. */
 const LOG_DELAY_MS = 250;
 
-/** Runs `work` when the page is next idle (within LOG_DELAY_MS), or after a short pause where
- * there is no idle callback (WebKit, Node). */
-function whenIdle(work: () => void): void {
-	if (typeof requestIdleCallback === 'function') requestIdleCallback(work, { timeout: LOG_DELAY_MS });
-	else setTimeout(work, LOG_DELAY_MS / 5);
+/** Runs `work` when the page is next idle (within `timeout` ms, when given), or after a pause
+ * where there is no idle callback (WebKit, Node): a fifth of `timeout`, else at once. */
+export function whenIdle(work: () => void, timeout?: number): void {
+	if (typeof requestIdleCallback === 'function') requestIdleCallback(() => work(), timeout ? { timeout } : undefined);
+	else setTimeout(work, timeout ? timeout / 5 : 0);
 }
 
 export class InspectionLog {
@@ -115,7 +115,7 @@ export class InspectionLog {
 
 	record = (ev: InspectionEvent) => {
 		if (ev.type !== '@xstate.microstep' && ev.type !== '@xstate.snapshot') return;
-		if (!this.#queue.length) whenIdle(this.flush);
+		if (!this.#queue.length) whenIdle(this.flush, LOG_DELAY_MS);
 		this.#queue.push({ ev, time: Date.now() });
 	};
 

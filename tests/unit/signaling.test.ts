@@ -16,12 +16,12 @@ import {
 	type AnyEventObject
 } from 'xstate';
 import { backoffMs, signalingMachine } from '$machines/signaling.machine';
+import { importOnce } from '$machines/actors/lazy';
 import { signalingMessages } from '$machines/errors';
 import {
 	CONFIG_TIMEOUT_MS,
 	ConfigUnavailableError,
 	cloudConfig,
-	importOnce,
 	loadConfig,
 	parseSignalingConfig,
 	type ConfigProblem,
